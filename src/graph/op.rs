@@ -1,0 +1,392 @@
+//! The operator set of the IR: every op with its typed attributes.
+//!
+//! Each node produces exactly one value; multi-output constructs of other formats (ONNX
+//! `Split`) become several single-output nodes (`slice`). Attribute defaults follow PyTorch.
+//! The serde form (`{"op": "conv2d", "stride": [2, 2], ...}`) is the node syntax of the native
+//! JSON format.
+
+use serde::{Deserialize, Serialize};
+
+/// What a parameter tensor is, in PyTorch's terms: trainable parameters (`weight`, `bias`)
+/// count towards a model's parameter count; buffers (`running_mean`, `running_var`) do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamRole {
+    #[default]
+    Weight,
+    Bias,
+    RunningMean,
+    RunningVar,
+}
+
+impl ParamRole {
+    /// Whether PyTorch counts it in `model.parameters()`.
+    pub fn is_trainable(self) -> bool {
+        matches!(self, ParamRole::Weight | ParamRole::Bias)
+    }
+}
+
+/// The value of a constant tensor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConstValue {
+    /// Every element has this value.
+    Fill(f64),
+    /// Explicit elements in row-major order (must match the shape).
+    Data(Vec<f64>),
+    /// An additive causal attention mask over the last two dims: 0 on and below the diagonal,
+    /// the given (large negative) value above it.
+    CausalMask(f64),
+}
+
+fn one() -> usize {
+    1
+}
+fn ones2() -> [usize; 2] {
+    [1, 1]
+}
+fn neg_one() -> i64 {
+    -1
+}
+fn default_eps() -> f64 {
+    1e-5
+}
+fn default_leaky_alpha() -> f64 {
+    0.01
+}
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+fn is_ones2(v: &[usize; 2]) -> bool {
+    *v == [1, 1]
+}
+fn is_neg_one(v: &i64) -> bool {
+    *v == -1
+}
+fn is_default_eps(v: &f64) -> bool {
+    *v == 1e-5
+}
+
+/// An IR operator with its attributes. Inputs are positional; the doc comment of each variant
+/// lists them (`[x, weight, bias?]`: `bias` optional).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Op {
+    /// A model input (data or labels). No inputs; shape declared on the node.
+    Input,
+    /// A parameter or buffer of the model. No inputs; shape declared on the node.
+    Parameter {
+        #[serde(default, skip_serializing_if = "is_default")]
+        role: ParamRole,
+    },
+    /// A constant tensor. No inputs; shape declared on the node.
+    Constant {
+        value: ConstValue,
+    },
+
+    /// 2-D convolution, NCHW. `[x, weight (Cout, Cin/groups, kh, kw), bias (Cout)?]`.
+    /// `padding` is `[top, left, bottom, right]`.
+    Conv2d {
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        stride: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_default")]
+        padding: [usize; 4],
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        dilation: [usize; 2],
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        groups: usize,
+    },
+    /// Fully connected layer on the last dim, as `nn.Linear`: `[x (.., in), weight (out, in), bias (out)?]`.
+    Linear,
+    /// Matrix product with numpy semantics (batched, broadcasting, 1-D operands). `[a, b]`.
+    MatMul,
+
+    /// Element-wise binary ops with numpy broadcasting. `[a, b]`.
+    Add,
+    Sub,
+    Mul,
+    Div,
+    /// Element-wise maximum / minimum of two tensors (numpy broadcasting). `[a, b]`.
+    Max,
+    Min,
+
+    /// Element-wise unary ops. `[x]`.
+    Neg,
+    Relu,
+    LeakyRelu {
+        #[serde(default = "default_leaky_alpha")]
+        alpha: f64,
+    },
+    Sigmoid,
+    Tanh,
+    /// GELU; `approximate: true` is the tanh form.
+    Gelu {
+        #[serde(default, skip_serializing_if = "is_false")]
+        approximate: bool,
+    },
+    Exp,
+    Log,
+    Reciprocal,
+    Sqrt,
+    Rsqrt,
+    Square,
+    /// x to a constant power.
+    Pow {
+        exponent: f64,
+    },
+    Abs,
+
+    /// Softmax along an axis (negative counts from the end). `[x]`.
+    Softmax {
+        #[serde(default = "neg_one", skip_serializing_if = "is_neg_one")]
+        axis: i64,
+    },
+    LogSoftmax {
+        #[serde(default = "neg_one", skip_serializing_if = "is_neg_one")]
+        axis: i64,
+    },
+
+    /// Max pooling over the last two dims. `padding` is `[top, left, bottom, right]`. `[x]`.
+    MaxPool2d {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_default")]
+        padding: [usize; 4],
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        dilation: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
+    },
+    /// Average pooling over the last two dims. `[x]`.
+    AvgPool2d {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_default")]
+        padding: [usize; 4],
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
+        /// Whether zero padding counts in the divisor (PyTorch default true).
+        #[serde(default = "default_true", skip_serializing_if = "is_true")]
+        count_include_pad: bool,
+    },
+    /// Mean over the last two dims, keeping them as 1x1. `[x]`.
+    GlobalAvgPool,
+    /// PyTorch `AdaptiveAvgPool2d(output)`. `[x]`.
+    AdaptiveAvgPool2d {
+        output: [usize; 2],
+    },
+
+    /// Batch normalization, inference form, channel dim 1:
+    /// `[x, scale (C), bias (C), running_mean (C), running_var (C)]`.
+    BatchNorm {
+        #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
+        eps: f64,
+    },
+    /// Layer normalization over the dims from `axis` to the end: `[x, weight?, bias?]`
+    /// (weight and bias have the normalized shape).
+    LayerNorm {
+        #[serde(default = "neg_one", skip_serializing_if = "is_neg_one")]
+        axis: i64,
+        #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
+        eps: f64,
+    },
+    /// Gather slices of `data` along `axis` at integer `indices` (embedding lookup with
+    /// axis 0): `[data, indices]`.
+    Gather {
+        #[serde(default, skip_serializing_if = "is_default")]
+        axis: i64,
+    },
+
+    /// Reshape to `shape`; one entry may be -1 (inferred), 0 keeps the input dim. `[x]`.
+    Reshape {
+        shape: Vec<i64>,
+    },
+    /// Flatten dims from `axis` on into one (PyTorch `flatten(start_dim=axis)`). `[x]`.
+    Flatten {
+        #[serde(default = "one_i64", skip_serializing_if = "is_one_i64")]
+        axis: i64,
+    },
+    /// Permute dims: output dim i is input dim `perm[i]`. `[x]`.
+    Transpose {
+        perm: Vec<usize>,
+    },
+    /// Concatenate along `axis`. `[x1, x2, ...]`.
+    Concat {
+        axis: i64,
+    },
+    /// Elements `start..end` (step `step`) along `axis`; negative indices count from the end,
+    /// bounds are clamped like Python slicing. `[x]`.
+    Slice {
+        axis: i64,
+        start: i64,
+        end: i64,
+        #[serde(default = "one_i64", skip_serializing_if = "is_one_i64")]
+        step: i64,
+    },
+    /// Explicit numpy broadcast to `shape`. `[x]`.
+    Expand {
+        shape: Vec<usize>,
+    },
+
+    /// Reductions over `axes` (all axes when empty). `[x]`.
+    ReduceSum {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        axes: Vec<i64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        keepdims: bool,
+    },
+    ReduceMean {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        axes: Vec<i64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        keepdims: bool,
+    },
+    ReduceMax {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        axes: Vec<i64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        keepdims: bool,
+    },
+    /// Index of the maximum along `axis` (integer result). `[x]`.
+    ArgMax {
+        #[serde(default = "neg_one", skip_serializing_if = "is_neg_one")]
+        axis: i64,
+        #[serde(default, skip_serializing_if = "is_false")]
+        keepdims: bool,
+    },
+
+    /// Dropout: the identity at inference. `[x]`.
+    Dropout {
+        #[serde(default, skip_serializing_if = "is_default")]
+        p: f64,
+    },
+    /// The identity. `[x]`.
+    Identity,
+
+    /// Mean cross-entropy of logits `(N, C)` against one-hot (or soft) targets `(N, C)`;
+    /// scalar result. `[logits, target]`.
+    CrossEntropy,
+    /// Mean squared error; scalar result. `[prediction, target]`.
+    Mse,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn is_true(b: &bool) -> bool {
+    *b
+}
+fn one_i64() -> i64 {
+    1
+}
+fn is_one_i64(v: &i64) -> bool {
+    *v == 1
+}
+
+impl Op {
+    /// The op's name as written in the JSON format (`conv2d`, `max_pool2d`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Input => "input",
+            Op::Parameter { .. } => "parameter",
+            Op::Constant { .. } => "constant",
+            Op::Conv2d { .. } => "conv2d",
+            Op::Linear => "linear",
+            Op::MatMul => "mat_mul",
+            Op::Add => "add",
+            Op::Sub => "sub",
+            Op::Mul => "mul",
+            Op::Div => "div",
+            Op::Max => "max",
+            Op::Min => "min",
+            Op::Neg => "neg",
+            Op::Relu => "relu",
+            Op::LeakyRelu { .. } => "leaky_relu",
+            Op::Sigmoid => "sigmoid",
+            Op::Tanh => "tanh",
+            Op::Gelu { .. } => "gelu",
+            Op::Exp => "exp",
+            Op::Log => "log",
+            Op::Reciprocal => "reciprocal",
+            Op::Sqrt => "sqrt",
+            Op::Rsqrt => "rsqrt",
+            Op::Square => "square",
+            Op::Pow { .. } => "pow",
+            Op::Abs => "abs",
+            Op::Softmax { .. } => "softmax",
+            Op::LogSoftmax { .. } => "log_softmax",
+            Op::MaxPool2d { .. } => "max_pool2d",
+            Op::AvgPool2d { .. } => "avg_pool2d",
+            Op::GlobalAvgPool => "global_avg_pool",
+            Op::AdaptiveAvgPool2d { .. } => "adaptive_avg_pool2d",
+            Op::BatchNorm { .. } => "batch_norm",
+            Op::LayerNorm { .. } => "layer_norm",
+            Op::Gather { .. } => "gather",
+            Op::Reshape { .. } => "reshape",
+            Op::Flatten { .. } => "flatten",
+            Op::Transpose { .. } => "transpose",
+            Op::Concat { .. } => "concat",
+            Op::Slice { .. } => "slice",
+            Op::Expand { .. } => "expand",
+            Op::ReduceSum { .. } => "reduce_sum",
+            Op::ReduceMean { .. } => "reduce_mean",
+            Op::ReduceMax { .. } => "reduce_max",
+            Op::ArgMax { .. } => "arg_max",
+            Op::Dropout { .. } => "dropout",
+            Op::Identity => "identity",
+            Op::CrossEntropy => "cross_entropy",
+            Op::Mse => "mse",
+        }
+    }
+
+    /// Whether the node has no inputs and declares its value (input, parameter, constant).
+    pub fn is_source(&self) -> bool {
+        matches!(self, Op::Input | Op::Parameter { .. } | Op::Constant { .. })
+    }
+
+    /// Allowed number of inputs, as an inclusive range (`usize::MAX`: unbounded).
+    pub fn arity(&self) -> (usize, usize) {
+        match self {
+            Op::Input | Op::Parameter { .. } | Op::Constant { .. } => (0, 0),
+            Op::Conv2d { .. } | Op::Linear => (2, 3),
+            Op::LayerNorm { .. } => (1, 3),
+            Op::BatchNorm { .. } => (5, 5),
+            Op::Concat { .. } => (1, usize::MAX),
+            Op::MatMul
+            | Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Max
+            | Op::Min
+            | Op::Gather { .. }
+            | Op::CrossEntropy
+            | Op::Mse => (2, 2),
+            _ => (1, 1),
+        }
+    }
+
+    /// Multiply-accumulate count of one evaluation, given input and output shapes
+    /// (conv, linear and matmul only; 0 for everything else).
+    pub fn macs(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {
+        let out: u64 = output.iter().map(|&d| d as u64).product();
+        match self {
+            Op::Conv2d { .. } => {
+                let w = inputs[1];
+                out * (w[1] * w[2] * w[3]) as u64
+            }
+            Op::Linear => out * *inputs[0].last().unwrap_or(&1) as u64,
+            Op::MatMul => {
+                let k = *inputs[0].last().unwrap_or(&1) as u64;
+                out * k
+            }
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! hawkeye-mpc: static communication profiling and e-graph optimization of neural networks
+//! under secure multi-party computation.
+//!
+//! The pipeline, one module per stage:
+//! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
+//! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models.
+
+pub mod graph;
+pub mod zoo;

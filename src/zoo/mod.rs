@@ -1,0 +1,69 @@
+//! The built-in model zoo: common vision and language models written with [`ModelBuilder`],
+//! parameterised by batch size, input resolution, sequence length and number of classes.
+//!
+//! Parameters carry shapes only; the zoo has no trained weights.
+
+mod builder;
+mod cnn;
+
+pub use builder::{BuildResult, Conv, ModelBuilder};
+
+use crate::graph::Graph;
+
+/// Knobs of a zoo model; `None` means the model's own default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZooOptions {
+    pub batch: usize,
+    pub resolution: Option<usize>,
+    pub seq_len: Option<usize>,
+    pub classes: Option<usize>,
+}
+
+impl Default for ZooOptions {
+    fn default() -> Self {
+        ZooOptions {
+            batch: 1,
+            resolution: None,
+            seq_len: None,
+            classes: None,
+        }
+    }
+}
+
+/// A zoo entry.
+pub struct ZooModel {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Which of the options the model reads (for `hawkeye models`).
+    pub knobs: &'static str,
+    pub build: fn(&ZooOptions) -> BuildResult<Graph>,
+}
+
+/// Every model of the zoo.
+pub const MODELS: &[ZooModel] = &[
+    ZooModel {
+        name: "mlp",
+        description: "MLP 784-128-128-10 with ReLU (MNIST; SecureML/HawkEye benchmark)",
+        knobs: "batch, classes",
+        build: cnn::mlp,
+    },
+    ZooModel {
+        name: "lenet5",
+        description:
+            "LeNet-5 as in the MPC literature (conv 1->16 k5, conv 16->16 k5, fc 256-100-10, MNIST)",
+        knobs: "batch, classes",
+        build: cnn::lenet5,
+    },
+];
+
+/// Looks up a zoo model by name (case-insensitive; `-` and `_` are interchangeable).
+pub fn find(name: &str) -> Option<&'static ZooModel> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "-");
+    let wanted = norm(name);
+    MODELS.iter().find(|m| norm(m.name) == wanted)
+}
+
+/// Builds a zoo model by name.
+pub fn build(name: &str, options: &ZooOptions) -> Option<BuildResult<Graph>> {
+    find(name).map(|m| (m.build)(options))
+}
