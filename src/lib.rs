@@ -5,5 +5,8 @@
 //! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
 //! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models.
 
+pub mod cost;
+pub mod frontend;
 pub mod graph;
+pub mod profile;
 pub mod zoo;

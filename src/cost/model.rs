@@ -1,0 +1,622 @@
+//! Cost-model files: the TOML schema, loading, and the checks that make a broken file fail at
+//! load time with the file, the entry and the reason.
+//!
+//! A file describes one framework implementation:
+//! - `[framework]`: name, aliases, description, provenance, how rounds are counted, the default
+//!   weight visibility, and `local_ops` (IR ops that cost nothing in this framework);
+//! - `[params]`: protocol parameters (`ring`, `frac`, `parties`, iteration counts ...), numbers
+//!   that `--set name=value` overrides;
+//! - `[primitives.NAME]`: closed-form `online_bits` (total over all parties, or
+//!   `online_bits_per_party = [..]`), `online_rounds`, `offline_bits`, `offline_rounds`;
+//! - `[functions.NAME]`: reusable lowerings (`args = [..]`, `steps = [..]`), the sub-ops of the
+//!   call chain (exp, reciprocal, a comparison tree ...);
+//! - `[ops.OP]`: the lowering of an IR op, one step list per operand-visibility pattern
+//!   (`s` secret, `p` public, `v` server-held, `*` any; one letter per operand, missing letters
+//!   match anything), e.g. `ss = [..]` and `sp = [..]` for a linear layer.
+//!
+//! A step is `{ call = "NAME", ARG = "formula", ..., repeat = "k", index = "i", levels = "l",
+//! when = "cond", label = "..." }`: it costs `repeat` sequential runs of the callee (with `index`
+//! bound to 0..repeat), its rounds multiplied by `levels` (a batched call spread over tree
+//! levels), and is skipped when `when` evaluates to 0.
+
+use super::formula::{Formula, Vars};
+use crate::graph::{Op, Visibility};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use thiserror::Error;
+
+/// Why a cost model could not be loaded or evaluated: names the file, the entry and the reason.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[error("{file}: {entry}: {reason}")]
+pub struct CostModelError {
+    pub file: String,
+    pub entry: String,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    framework: FrameworkSpec,
+    #[serde(default)]
+    params: BTreeMap<String, f64>,
+    #[serde(default)]
+    primitives: BTreeMap<String, PrimitiveSpec>,
+    #[serde(default)]
+    functions: BTreeMap<String, FunctionSpec>,
+    #[serde(default)]
+    ops: BTreeMap<String, OpSpec>,
+}
+
+/// Descriptive header of a framework.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkSpec {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub description: String,
+    /// Where the figures come from (measured runs, source files read, papers ported).
+    pub provenance: String,
+    /// What one "round" means for this framework.
+    pub rounds: String,
+    /// Visibility given to parameters unless `--weights` says otherwise.
+    pub default_weights: Visibility,
+    #[serde(default)]
+    pub local_ops: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrimitiveSpec {
+    #[serde(default)]
+    doc: String,
+    #[serde(default)]
+    source: String,
+    online_bits: Option<String>,
+    online_bits_per_party: Option<Vec<String>>,
+    #[serde(default = "zero")]
+    online_rounds: String,
+    #[serde(default = "zero")]
+    offline_bits: String,
+    #[serde(default = "zero")]
+    offline_rounds: String,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+fn zero() -> String {
+    "0".to_string()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FunctionSpec {
+    #[serde(default)]
+    doc: String,
+    #[serde(default)]
+    source: String,
+    #[serde(default)]
+    args: Vec<String>,
+    steps: Vec<StepSpec>,
+}
+
+#[derive(Deserialize)]
+struct OpSpec {
+    #[serde(default)]
+    doc: String,
+    #[serde(default)]
+    source: String,
+    #[serde(flatten)]
+    cases: BTreeMap<String, Vec<StepSpec>>,
+}
+
+#[derive(Deserialize)]
+struct StepSpec {
+    call: String,
+    repeat: Option<String>,
+    index: Option<String>,
+    levels: Option<String>,
+    when: Option<String>,
+    label: Option<String>,
+    #[serde(flatten)]
+    args: BTreeMap<String, toml::Value>,
+}
+
+/// A primitive with its closed forms.
+#[derive(Debug)]
+pub struct Primitive {
+    pub name: String,
+    pub doc: String,
+    pub source: String,
+    pub args: Vec<String>,
+    pub online_bits: PartyBits,
+    pub online_rounds: Formula,
+    pub offline_bits: Formula,
+    pub offline_rounds: Formula,
+}
+
+/// How a primitive's online bits split over the parties.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum PartyBits {
+    /// Total over all parties, sent in equal shares.
+    Symmetric(Formula),
+    /// Bits sent by each party.
+    PerParty(Vec<Formula>),
+}
+
+/// What a step calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callee {
+    Primitive(usize),
+    Function(usize),
+}
+
+/// One step of a lowering.
+#[derive(Debug)]
+pub struct Step {
+    pub callee: Callee,
+    pub label: Option<String>,
+    pub args: Vec<(String, Formula)>,
+    pub repeat: Option<Formula>,
+    pub index: Option<String>,
+    pub levels: Option<Formula>,
+    pub when: Option<Formula>,
+    /// `ops.relu.s[1]`: where the step is written, for errors.
+    pub place: String,
+}
+
+/// A reusable lowering (sub-op).
+#[derive(Debug)]
+pub struct Function {
+    pub name: String,
+    pub doc: String,
+    pub source: String,
+    pub args: Vec<String>,
+    pub steps: Vec<Step>,
+}
+
+/// The lowering of one IR op: step lists per operand-visibility pattern.
+#[derive(Debug)]
+pub struct OpLowering {
+    pub doc: String,
+    pub source: String,
+    pub cases: Vec<(String, Vec<Step>)>,
+}
+
+impl OpLowering {
+    /// The steps for the given operand visibilities: the matching pattern with the fewest
+    /// wildcards.
+    pub fn case_for(&self, operands: &[Visibility]) -> Option<&(String, Vec<Step>)> {
+        self.cases
+            .iter()
+            .filter(|(pattern, _)| pattern_matches(pattern, operands))
+            .min_by_key(|(pattern, _)| pattern.chars().filter(|&c| c == '*').count())
+    }
+}
+
+/// The letter of a visibility in case patterns.
+pub fn visibility_letter(v: Visibility) -> char {
+    match v {
+        Visibility::Secret => 's',
+        Visibility::Public => 'p',
+        Visibility::Server => 'v',
+    }
+}
+
+fn pattern_matches(pattern: &str, operands: &[Visibility]) -> bool {
+    pattern.len() <= operands.len()
+        && pattern
+            .chars()
+            .zip(operands)
+            .all(|(c, &v)| c == '*' || c == visibility_letter(v))
+}
+
+/// A loaded framework cost model.
+#[derive(Debug)]
+pub struct CostModel {
+    /// The file it came from (or `builtin:NAME.toml`).
+    pub file: String,
+    pub framework: FrameworkSpec,
+    /// Protocol parameters in file order, after `--set` overrides.
+    pub params: Vec<(String, f64)>,
+    pub primitives: Vec<Primitive>,
+    pub functions: Vec<Function>,
+    pub ops: HashMap<String, OpLowering>,
+    pub local_ops: HashSet<String>,
+}
+
+impl CostModel {
+    /// Parses and checks a cost model; `file` names it in errors. `overrides` are `--set`
+    /// parameter values (each must name an existing parameter).
+    pub fn from_toml(
+        text: &str,
+        file: &str,
+        overrides: &[(String, f64)],
+    ) -> Result<CostModel, CostModelError> {
+        let err = |entry: &str, reason: String| CostModelError {
+            file: file.to_string(),
+            entry: entry.to_string(),
+            reason,
+        };
+        let spec: FileSpec = toml::from_str(text).map_err(|e| {
+            let place = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    format!("line {line}")
+                })
+                .unwrap_or_else(|| "file".to_string());
+            err(&place, e.message().to_string())
+        })?;
+
+        let mut params: Vec<(String, f64)> = spec.params.into_iter().collect();
+        for (name, value) in overrides {
+            match params.iter_mut().find(|(n, _)| n == name) {
+                Some(p) => p.1 = *value,
+                None => {
+                    return Err(err(
+                        "--set",
+                        format!(
+                            "unknown parameter '{name}' (parameters: {})",
+                            params
+                                .iter()
+                                .map(|(n, _)| n.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+        if !params.iter().any(|(n, v)| n == "parties" && *v >= 2.0) {
+            return Err(err(
+                "params",
+                "'parties' (2 or more) is required".to_string(),
+            ));
+        }
+
+        let parse = |entry: &str, text: &str| Formula::parse(text).map_err(|r| err(entry, r));
+
+        let mut primitives = Vec::new();
+        for (name, p) in &spec.primitives {
+            let entry = format!("primitives.{name}");
+            let online_bits = match (&p.online_bits, &p.online_bits_per_party) {
+                (Some(total), None) => PartyBits::Symmetric(parse(&entry, total)?),
+                (None, Some(per)) => PartyBits::PerParty(
+                    per.iter()
+                        .map(|t| parse(&entry, t))
+                        .collect::<Result<_, _>>()?,
+                ),
+                _ => {
+                    return Err(err(
+                        &entry,
+                        "give exactly one of online_bits or online_bits_per_party".to_string(),
+                    ))
+                }
+            };
+            primitives.push(Primitive {
+                name: name.clone(),
+                doc: p.doc.clone(),
+                source: p.source.clone(),
+                args: p.args.clone(),
+                online_bits,
+                online_rounds: parse(&entry, &p.online_rounds)?,
+                offline_bits: parse(&entry, &p.offline_bits)?,
+                offline_rounds: parse(&entry, &p.offline_rounds)?,
+            });
+        }
+        let primitive_index: HashMap<&str, usize> = spec
+            .primitives
+            .keys()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        let function_index: HashMap<&str, usize> = spec
+            .functions
+            .keys()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
+        for name in spec.functions.keys() {
+            if primitive_index.contains_key(name.as_str()) {
+                return Err(err(
+                    &format!("functions.{name}"),
+                    "a primitive has the same name".to_string(),
+                ));
+            }
+        }
+
+        let build_steps = |place: &str, steps: &[StepSpec]| -> Result<Vec<Step>, CostModelError> {
+            steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let place = format!("{place}[{i}]");
+                    let callee = if let Some(&p) = primitive_index.get(s.call.as_str()) {
+                        Callee::Primitive(p)
+                    } else if let Some(&f) = function_index.get(s.call.as_str()) {
+                        Callee::Function(f)
+                    } else {
+                        return Err(err(
+                            &place,
+                            format!("calls unknown primitive or function '{}'", s.call),
+                        ));
+                    };
+                    let opt =
+                        |t: &Option<String>| t.as_deref().map(|t| parse(&place, t)).transpose();
+                    let args = s
+                        .args
+                        .iter()
+                        .map(|(name, value)| {
+                            let text = match value {
+                                toml::Value::String(t) => t.clone(),
+                                toml::Value::Integer(i) => i.to_string(),
+                                toml::Value::Float(f) => f.to_string(),
+                                other => {
+                                    return Err(err(
+                                        &place,
+                                        format!("argument '{name}' must be a formula, got {other}"),
+                                    ))
+                                }
+                            };
+                            Ok((name.clone(), parse(&place, &text)?))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if s.index.is_some() && s.repeat.is_none() {
+                        return Err(err(&place, "'index' needs 'repeat'".to_string()));
+                    }
+                    Ok(Step {
+                        callee,
+                        label: s.label.clone(),
+                        args,
+                        repeat: opt(&s.repeat)?,
+                        index: s.index.clone(),
+                        levels: opt(&s.levels)?,
+                        when: opt(&s.when)?,
+                        place,
+                    })
+                })
+                .collect()
+        };
+
+        let mut functions = Vec::new();
+        for (name, f) in &spec.functions {
+            functions.push(Function {
+                name: name.clone(),
+                doc: f.doc.clone(),
+                args: f.args.clone(),
+                source: f.source.clone(),
+                steps: build_steps(&format!("functions.{name}.steps"), &f.steps)?,
+            });
+        }
+
+        let mut ops = HashMap::new();
+        for (name, o) in &spec.ops {
+            if !Op::NAMES.contains(&name.as_str()) {
+                return Err(err(
+                    &format!("ops.{name}"),
+                    format!("'{name}' is not an IR op (ops: {})", Op::NAMES.join(", ")),
+                ));
+            }
+            let mut cases = Vec::new();
+            for (pattern, steps) in &o.cases {
+                if pattern.is_empty() || !pattern.chars().all(|c| "spv*".contains(c)) {
+                    return Err(err(
+                        &format!("ops.{name}.{pattern}"),
+                        "case keys are operand-visibility patterns of the letters s, p, v, *"
+                            .to_string(),
+                    ));
+                }
+                cases.push((
+                    pattern.clone(),
+                    build_steps(&format!("ops.{name}.{pattern}"), steps)?,
+                ));
+            }
+            ops.insert(
+                name.clone(),
+                OpLowering {
+                    doc: o.doc.clone(),
+                    source: o.source.clone(),
+                    cases,
+                },
+            );
+        }
+        let local_ops: HashSet<String> = spec.framework.local_ops.iter().cloned().collect();
+        for name in &local_ops {
+            if !Op::NAMES.contains(&name.as_str()) {
+                return Err(err(
+                    "framework.local_ops",
+                    format!("'{name}' is not an IR op"),
+                ));
+            }
+            if ops.contains_key(name) {
+                return Err(err(
+                    "framework.local_ops",
+                    format!("'{name}' is local but also has a lowering in [ops.{name}]"),
+                ));
+            }
+        }
+
+        let model = CostModel {
+            file: file.to_string(),
+            framework: spec.framework,
+            params,
+            primitives,
+            functions,
+            ops,
+            local_ops,
+        };
+        model.check_acyclic()?;
+        model.check_formulas()?;
+        Ok(model)
+    }
+
+    /// Reads a cost model file.
+    pub fn from_file(
+        path: &Path,
+        overrides: &[(String, f64)],
+    ) -> Result<CostModel, CostModelError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| CostModelError {
+            file: file.clone(),
+            entry: "file".to_string(),
+            reason: e.to_string(),
+        })?;
+        CostModel::from_toml(&text, &file, overrides)
+    }
+
+    pub fn error(&self, entry: &str, reason: String) -> CostModelError {
+        CostModelError {
+            file: self.file.clone(),
+            entry: entry.to_string(),
+            reason,
+        }
+    }
+
+    pub fn param(&self, name: &str) -> Option<f64> {
+        self.params.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
+    }
+
+    /// Number of parties.
+    pub fn parties(&self) -> usize {
+        self.param("parties").unwrap_or(2.0) as usize
+    }
+
+    /// Functions must not call themselves, directly or through others.
+    fn check_acyclic(&self) -> Result<(), CostModelError> {
+        // 0 = unvisited, 1 = on the stack, 2 = done
+        fn visit(
+            m: &CostModel,
+            f: usize,
+            state: &mut [u8],
+            chain: &mut Vec<usize>,
+        ) -> Result<(), CostModelError> {
+            match state[f] {
+                2 => return Ok(()),
+                1 => {
+                    let start = chain.iter().position(|&c| c == f).unwrap_or(0);
+                    let names: Vec<&str> = chain[start..]
+                        .iter()
+                        .chain(std::iter::once(&f))
+                        .map(|&c| m.functions[c].name.as_str())
+                        .collect();
+                    return Err(m.error(
+                        &format!("functions.{}", m.functions[f].name),
+                        format!("cyclic lowering: {}", names.join(" > ")),
+                    ));
+                }
+                _ => {}
+            }
+            state[f] = 1;
+            chain.push(f);
+            for step in &m.functions[f].steps {
+                if let Callee::Function(g) = step.callee {
+                    visit(m, g, state, chain)?;
+                }
+            }
+            chain.pop();
+            state[f] = 2;
+            Ok(())
+        }
+        let mut state = vec![0u8; self.functions.len()];
+        for f in 0..self.functions.len() {
+            visit(self, f, &mut state, &mut Vec::new())?;
+        }
+        Ok(())
+    }
+
+    /// Dry-runs every lowering on sample shapes so that unknown variables, missing arguments
+    /// and negative or non-finite results surface at load time.
+    fn check_formulas(&self) -> Result<(), CostModelError> {
+        for (name, lowering) in &self.ops {
+            let vars = super::vars::sample_vars(name);
+            for (pattern, steps) in &lowering.cases {
+                let mut scope = self.base_vars();
+                for var in vars.names() {
+                    scope.set(var, vars.get(var).expect("listed"));
+                }
+                super::lowering::expand_steps(self, steps, &scope, 0).map_err(|e| {
+                    if e.entry.is_empty() {
+                        self.error(&format!("ops.{name}.{pattern}"), e.reason)
+                    } else {
+                        e
+                    }
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parameters as formula variables.
+    pub fn base_vars(&self) -> Vars {
+        let mut vars = Vars::new();
+        for (n, v) in &self.params {
+            vars.set(n, *v);
+        }
+        vars
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = r#"
+[framework]
+name = "toy"
+description = "toy"
+provenance = "test"
+rounds = "messages"
+default_weights = "secret"
+local_ops = ["add"]
+[params]
+parties = 2
+ring = 64
+"#;
+
+    fn load(body: &str) -> Result<CostModel, CostModelError> {
+        CostModel::from_toml(&format!("{HEADER}{body}"), "toy.toml", &[])
+    }
+
+    #[test]
+    fn broken_files_name_the_entry() {
+        let e = load("[ops.relu]\ns = [{ call = \"msb\", n = \"out\" }]").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "toy.toml: ops.relu.s[0]: calls unknown primitive or function 'msb'"
+        );
+
+        let e = load("[primitives.open]\nonline_bits = \"ring*q\"\n[ops.relu]\ns = [{ call = \"open\", n = \"out\" }]")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "toy.toml: primitives.open: formula \"ring*q\" uses unknown variable 'q' \
+             (known here: parties, ring, n) (called from ops.relu.s[0])"
+        );
+
+        let e = load(
+            "[functions.a]\nsteps = [{ call = \"b\" }]\n[functions.b]\nsteps = [{ call = \"a\" }]",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "toy.toml: functions.a: cyclic lowering: a > b > a"
+        );
+
+        let e = load("[ops.conv3d]\ns = []").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("toy.toml: ops.conv3d: 'conv3d' is not an IR op"),
+            "{e}"
+        );
+
+        let e = load("[primitives.open]\nonline_bits = \"-ring*n\"\n[ops.relu]\ns = [{ call = \"open\", n = \"out\" }]").unwrap_err();
+        assert!(e.to_string().contains("negative"), "{e}");
+
+        let e = load("[params]\nx = ").unwrap_err();
+        assert!(e.to_string().starts_with("toy.toml: line "), "{e}");
+    }
+}

@@ -1,0 +1,297 @@
+//! The native JSON graph format: a lossless, hand-writable serialisation of the IR.
+//!
+//! ```json
+//! {
+//!   "format": "hawkeye-graph", "version": 1, "name": "tiny",
+//!   "nodes": [
+//!     {"name": "x", "op": "input", "shape": [1, 4]},
+//!     {"name": "fc.weight", "op": "parameter", "shape": [2, 4], "module": "fc"},
+//!     {"name": "fc", "op": "linear", "inputs": ["x", "fc.weight"], "module": "fc"},
+//!     {"name": "act", "op": "relu", "inputs": ["fc"]}
+//!   ],
+//!   "outputs": ["act"]
+//! }
+//! ```
+//!
+//! Source nodes (`input`, `parameter`, `constant`) declare `shape` (and optionally `kind`:
+//! `real`|`int`, `visibility`: `secret`|`public`|`server`; inputs and parameters default to
+//! secret, constants are public). Other nodes list `inputs` by name and their attributes
+//! inline; shapes are inferred (a `shape` written on them is checked). Nodes may appear in any
+//! order. `phase` (`forward`, `loss`, `backward`, `update`) defaults to `forward`.
+
+use crate::graph::{ElemKind, Graph, GraphError, Op, Phase, Shape, ValueInfo, Visibility};
+use petgraph::algo::toposort;
+use petgraph::graph::DiGraph;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use thiserror::Error;
+
+const FORMAT: &str = "hawkeye-graph";
+const VERSION: u32 = 1;
+
+/// Why a JSON graph could not be read or written. Always names the file.
+#[derive(Debug, Error)]
+pub enum JsonError {
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}: malformed JSON: {source}")]
+    Syntax {
+        file: String,
+        source: serde_json::Error,
+    },
+    #[error("{file}: {reason}")]
+    Format { file: String, reason: String },
+    #[error("{file}: {source}")]
+    Graph { file: String, source: GraphError },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GraphFile {
+    format: String,
+    version: u32,
+    name: String,
+    nodes: Vec<NodeEntry>,
+    outputs: Vec<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NodeEntry {
+    name: String,
+    op: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    inputs: Vec<String>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    module: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shape: Option<Shape>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kind: Option<ElemKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    visibility: Option<Visibility>,
+    #[serde(default, skip_serializing_if = "Phase::is_forward")]
+    phase: Phase,
+    /// The op's attributes, inline.
+    #[serde(flatten)]
+    attrs: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Serialises a graph to the native JSON format.
+pub fn to_json(graph: &Graph) -> String {
+    let nodes = graph
+        .node_ids()
+        .map(|id| {
+            let node = graph.node(id);
+            let mut attrs = match serde_json::to_value(&node.op).expect("ops serialise") {
+                serde_json::Value::Object(map) => map,
+                _ => unreachable!("ops serialise to objects"),
+            };
+            attrs.remove("op");
+            let source = node.op.is_source();
+            let default_vis = match node.op {
+                Op::Constant { .. } => Visibility::Public,
+                _ => Visibility::Secret,
+            };
+            NodeEntry {
+                name: node.name.clone(),
+                op: node.op.name().to_string(),
+                inputs: graph
+                    .inputs(id)
+                    .into_iter()
+                    .map(|i| graph.node(i).name.clone())
+                    .collect(),
+                module: node.module.clone(),
+                shape: source.then(|| node.value.shape.clone()),
+                kind: (source && node.value.kind != ElemKind::Real).then_some(node.value.kind),
+                visibility: (source && node.value.visibility != default_vis)
+                    .then_some(node.value.visibility),
+                phase: node.phase,
+                attrs,
+            }
+        })
+        .collect();
+    let file = GraphFile {
+        format: FORMAT.to_string(),
+        version: VERSION,
+        name: graph.name.clone(),
+        nodes,
+        outputs: graph
+            .outputs()
+            .iter()
+            .map(|&o| graph.node(o).name.clone())
+            .collect(),
+    };
+    serde_json::to_string_pretty(&file).expect("graph files serialise")
+}
+
+/// Parses a graph from JSON text; `file` names the source in errors.
+pub fn from_json(text: &str, file: &str) -> Result<Graph, JsonError> {
+    let fail = |reason: String| JsonError::Format {
+        file: file.to_string(),
+        reason,
+    };
+    let parsed: GraphFile = serde_json::from_str(text).map_err(|source| JsonError::Syntax {
+        file: file.to_string(),
+        source,
+    })?;
+    if parsed.format != FORMAT {
+        return Err(fail(format!(
+            "\"format\" is \"{}\", expected \"{FORMAT}\"",
+            parsed.format
+        )));
+    }
+    if parsed.version != VERSION {
+        return Err(fail(format!(
+            "format version {} is not supported (this build reads version {VERSION})",
+            parsed.version
+        )));
+    }
+
+    // Resolve names and order the nodes so that inputs come first.
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, n) in parsed.nodes.iter().enumerate() {
+        if index.insert(n.name.as_str(), i).is_some() {
+            return Err(fail(node_reason(n, "a node with this name already exists")));
+        }
+    }
+    let mut deps: DiGraph<usize, ()> = DiGraph::new();
+    let ids: Vec<_> = (0..parsed.nodes.len()).map(|i| deps.add_node(i)).collect();
+    for (i, n) in parsed.nodes.iter().enumerate() {
+        for input in &n.inputs {
+            let &j = index.get(input.as_str()).ok_or_else(|| {
+                fail(node_reason(
+                    n,
+                    &format!("input '{input}' is not a node of the graph"),
+                ))
+            })?;
+            deps.add_edge(ids[j], ids[i], ());
+        }
+    }
+    let order = toposort(&deps, None).map_err(|cycle| {
+        let n = &parsed.nodes[deps[cycle.node_id()]];
+        fail(node_reason(
+            n,
+            "is part of a cycle (a node depends on its own output)",
+        ))
+    })?;
+
+    let mut graph = Graph::new(parsed.name.clone());
+    let mut built = vec![None; parsed.nodes.len()];
+    for dep_id in order {
+        let i = deps[dep_id];
+        let n = &parsed.nodes[i];
+        let op = parse_op(n).map_err(&fail)?;
+        graph.set_phase(n.phase);
+        let id = if op.is_source() {
+            if !n.inputs.is_empty() {
+                return Err(fail(node_reason(n, "a source node takes no inputs")));
+            }
+            let shape = n
+                .shape
+                .clone()
+                .ok_or_else(|| fail(node_reason(n, "a source node needs \"shape\"")))?;
+            let default_vis = if matches!(op, Op::Constant { .. }) {
+                Visibility::Public
+            } else {
+                Visibility::Secret
+            };
+            let value = ValueInfo::new(
+                shape,
+                n.kind.unwrap_or_default(),
+                n.visibility.unwrap_or(default_vis),
+            );
+            graph.add_source(n.name.clone(), n.module.clone(), op, value)
+        } else {
+            if n.kind.is_some() || n.visibility.is_some() {
+                return Err(fail(node_reason(
+                    n,
+                    "\"kind\" and \"visibility\" are inferred for op nodes; declare them on sources only",
+                )));
+            }
+            let inputs: Vec<_> = n
+                .inputs
+                .iter()
+                .map(|name| built[index[name.as_str()]].expect("inputs are built first"))
+                .collect();
+            graph.add(n.name.clone(), n.module.clone(), op, &inputs)
+        }
+        .map_err(|source| JsonError::Graph {
+            file: file.to_string(),
+            source,
+        })?;
+        if let (Some(declared), false) = (&n.shape, graph.node(id).op.is_source()) {
+            let inferred = &graph.node(id).value.shape;
+            if declared != inferred {
+                return Err(fail(node_reason(
+                    n,
+                    &format!(
+                        "declared shape {:?} differs from the inferred shape {:?}",
+                        declared, inferred
+                    ),
+                )));
+            }
+        }
+        built[i] = Some(id);
+    }
+    let outputs = parsed
+        .outputs
+        .iter()
+        .map(|name| {
+            index
+                .get(name.as_str())
+                .and_then(|&i| built[i])
+                .ok_or_else(|| fail(format!("output '{name}' is not a node of the graph")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if outputs.is_empty() {
+        return Err(fail("the graph has no outputs".to_string()));
+    }
+    graph.set_phase(Phase::Forward);
+    graph.set_outputs(outputs);
+    Ok(graph)
+}
+
+fn node_reason(n: &NodeEntry, reason: &str) -> String {
+    if n.module.is_empty() {
+        format!("node '{}': {reason}", n.name)
+    } else {
+        format!("node '{}' (module {}): {reason}", n.name, n.module)
+    }
+}
+
+/// Builds the typed op of a node entry from its op name and inline attributes.
+fn parse_op(n: &NodeEntry) -> Result<Op, String> {
+    let mut value = n.attrs.clone();
+    value.insert("op".to_string(), serde_json::Value::String(n.op.clone()));
+    serde_json::from_value::<Op>(serde_json::Value::Object(value)).map_err(|e| {
+        let msg = e.to_string();
+        let msg = if msg.starts_with("unknown variant") {
+            format!("unknown op '{}'", n.op)
+        } else {
+            format!("op '{}': {msg}", n.op)
+        };
+        node_reason(n, &msg)
+    })
+}
+
+/// Reads a graph from a JSON file.
+pub fn read_file(path: &Path) -> Result<Graph, JsonError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| JsonError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    from_json(&text, &file)
+}
+
+/// Writes a graph to a JSON file.
+pub fn write_file(graph: &Graph, path: &Path) -> Result<(), JsonError> {
+    std::fs::write(path, to_json(graph)).map_err(|source| JsonError::Io {
+        file: path.display().to_string(),
+        source,
+    })
+}

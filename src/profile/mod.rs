@@ -1,0 +1,192 @@
+//! The static profile: every node of a graph costed under one framework, with costs attributed
+//! along the full chain module path > op > sub-op > primitive.
+//!
+//! Ops run one after another, as the real frameworks run them, so total rounds are the sum
+//! over ops; `critical_path_rounds` is what an ideal schedule running independent ops in
+//! parallel would need. Lowerings are memoised per (op, operand shapes and visibilities), so
+//! profiling is linear in the graph size.
+//!
+//! ```
+//! use hawkeye_mpc::{cost, profile::Profile, zoo};
+//! let graph = zoo::build("mlp", &Default::default()).unwrap().unwrap();
+//! let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+//! let profile = Profile::new(&graph, &model).unwrap();
+//! assert_eq!(profile.total.online_bits / 8.0, 1_943_888.0); // measured: SPU 0.9.5, spec a_mlp_b1
+//! ```
+
+use crate::cost::{lower_op, Cost, CostModel, CostModelError, CostNode, Lowered};
+use crate::graph::{Graph, NodeId, Phase};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ProfileError {
+    /// Ops the framework cannot cost (all of them, one line each).
+    #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
+    NoCost(Vec<CostModelError>),
+}
+
+/// How one node was costed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "how")]
+pub enum NodeCosting {
+    /// Sources (inputs, parameters, constants): nothing to compute.
+    Source,
+    /// No secret operand: computed in plaintext.
+    Plaintext,
+    /// Computed locally on shares.
+    Local,
+    /// Its call chain under the framework.
+    Chain { chain: Arc<CostNode> },
+}
+
+/// One costed node.
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeProfile {
+    #[serde(skip)]
+    pub id: NodeId,
+    pub name: String,
+    pub module: String,
+    pub op: &'static str,
+    pub phase: Phase,
+    pub cost: Cost,
+    #[serde(flatten)]
+    pub costing: NodeCosting,
+}
+
+/// The cost of one module instance (a layer).
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerProfile {
+    pub path: String,
+    /// The op that costs most in the module (the first one when all are free).
+    pub op: &'static str,
+    pub cost: Cost,
+}
+
+/// A graph's profile under one framework.
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub model: String,
+    pub framework: String,
+    pub parties: usize,
+    pub nodes: Vec<NodeProfile>,
+    pub total: Cost,
+    /// Online rounds of an ideal schedule that runs independent ops in parallel.
+    pub critical_path_rounds: f64,
+}
+
+impl Profile {
+    /// Costs every node of `graph` under `model`.
+    pub fn new(graph: &Graph, model: &CostModel) -> Result<Profile, ProfileError> {
+        let parties = model.parties();
+        let mut memo: HashMap<String, Lowered> = HashMap::new();
+        let mut errors: Vec<CostModelError> = Vec::new();
+        let mut nodes = Vec::with_capacity(graph.len());
+        let mut finish_rounds: Vec<f64> = vec![0.0; graph.len()];
+        let mut total = Cost::zero(parties);
+        let mut critical: f64 = 0.0;
+        for id in graph.node_ids() {
+            let node = graph.node(id);
+            let inputs = graph.input_values(id);
+            let costing = if node.op.is_source() {
+                NodeCosting::Source
+            } else {
+                let key = format!("{:?}|{:?}|{:?}", node.op, inputs, node.value);
+                let lowered = match memo.get(&key) {
+                    Some(l) => Ok(l.clone()),
+                    None => lower_op(model, &node.op, &inputs, &node.value).inspect(|l| {
+                        memo.insert(key, l.clone());
+                    }),
+                };
+                match lowered {
+                    Ok(Lowered::Plaintext) => NodeCosting::Plaintext,
+                    Ok(Lowered::Local) => NodeCosting::Local,
+                    Ok(Lowered::Chain(chain)) => NodeCosting::Chain {
+                        chain: Arc::new(chain),
+                    },
+                    Err(e) => {
+                        if !errors.contains(&e) {
+                            errors.push(e);
+                        }
+                        NodeCosting::Plaintext
+                    }
+                }
+            };
+            let cost = match &costing {
+                NodeCosting::Chain { chain } => chain.cost.clone(),
+                _ => Cost::zero(parties),
+            };
+            let start = graph
+                .inputs(id)
+                .iter()
+                .map(|i| finish_rounds[i.index()])
+                .fold(0.0, f64::max);
+            finish_rounds[id.index()] = start + cost.online_rounds;
+            critical = critical.max(finish_rounds[id.index()]);
+            total.add(&cost);
+            nodes.push(NodeProfile {
+                id,
+                name: node.name.clone(),
+                module: node.module.clone(),
+                op: node.op.name(),
+                phase: node.phase,
+                cost,
+                costing,
+            });
+        }
+        if !errors.is_empty() {
+            return Err(ProfileError::NoCost(errors));
+        }
+        Ok(Profile {
+            model: graph.name.clone(),
+            framework: model.framework.name.clone(),
+            parties,
+            nodes,
+            total,
+            critical_path_rounds: critical,
+        })
+    }
+
+    /// Module instances in execution order (first appearance), sources excluded.
+    pub fn layers(&self) -> Vec<LayerProfile> {
+        let mut order: Vec<LayerProfile> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut costliest: Vec<f64> = Vec::new();
+        for n in self
+            .nodes
+            .iter()
+            .filter(|n| !matches!(n.costing, NodeCosting::Source))
+        {
+            let i = *index.entry(n.module.as_str()).or_insert_with(|| {
+                order.push(LayerProfile {
+                    path: n.module.clone(),
+                    op: n.op,
+                    cost: Cost::zero(self.parties),
+                });
+                costliest.push(-1.0);
+                order.len() - 1
+            });
+            order[i].cost.add(&n.cost);
+            if n.cost.online_bits > costliest[i] {
+                costliest[i] = n.cost.online_bits;
+                order[i].op = n.op;
+            }
+        }
+        order
+    }
+
+    /// Total cost per phase, in phase order (phases without nodes omitted).
+    pub fn phases(&self) -> Vec<(Phase, Cost)> {
+        let mut out: Vec<(Phase, Cost)> = Vec::new();
+        for n in &self.nodes {
+            match out.iter_mut().find(|(p, _)| *p == n.phase) {
+                Some((_, c)) => c.add(&n.cost),
+                None => out.push((n.phase, n.cost.clone())),
+            }
+        }
+        out.sort_by_key(|(p, _)| *p);
+        out
+    }
+}

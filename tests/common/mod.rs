@@ -1,0 +1,205 @@
+//! Test support: builds IR graphs from the ground-truth harness's model specs
+//! (`tests/fixtures/groundtruth/specs/*.json`) and reads the measured results beside them.
+//!
+//! Module paths follow the harness's ONNX naming: layer `i` is module `i`, the inner layers of
+//! a residual block `i.layers.j` and `i.shortcut.j`, attention projections `i.q_proj` etc.
+#![allow(dead_code)]
+
+use hawkeye_mpc::graph::{ConstValue, Graph, NodeId, Op, Visibility};
+use hawkeye_mpc::zoo::{Conv, ModelBuilder};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/groundtruth")
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The spec named `name` (e.g. `c_lenet_b1`).
+pub fn spec(name: &str) -> Value {
+    read_json(&fixtures().join("specs").join(format!("{name}.json")))
+}
+
+/// The measurement of spec `name` under `framework` (`spu_semi2k`, `crypten`, ...), if any.
+pub fn measured(framework: &str, name: &str) -> Option<Value> {
+    let p = fixtures()
+        .join("results")
+        .join(framework)
+        .join(format!("{name}.json"));
+    p.exists().then(|| read_json(&p))
+}
+
+/// Names of all specs.
+pub fn spec_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("specs"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn u(v: &Value, key: &str, default: usize) -> usize {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .map(|x| x as usize)
+        .unwrap_or(default)
+}
+
+fn layer(b: &mut ModelBuilder, name: &str, l: &Value, x: NodeId) -> NodeId {
+    let ty = l["type"].as_str().unwrap();
+    match ty {
+        "linear" => b
+            .linear(
+                name,
+                x,
+                u(l, "out", 0),
+                l.get("bias").and_then(Value::as_bool).unwrap_or(true),
+            )
+            .unwrap(),
+        "conv2d" => {
+            let mut c = Conv::new(u(l, "cout", 0), u(l, "k", 0))
+                .stride(u(l, "stride", 1))
+                .padding(u(l, "pad", 0))
+                .groups(u(l, "groups", 1));
+            if !l.get("bias").and_then(Value::as_bool).unwrap_or(true) {
+                c = c.no_bias();
+            }
+            b.conv2d(name, x, c).unwrap()
+        }
+        "batchnorm" => b.batchnorm(name, x).unwrap(),
+        "layernorm" => b
+            .layernorm(
+                name,
+                x,
+                l.get("eps").and_then(Value::as_f64).unwrap_or(1e-5),
+            )
+            .unwrap(),
+        "residual" => b.scope(name, |b| {
+            let short = match l.get("shortcut") {
+                Some(s) => b.scope("shortcut", |b| sequence(b, s, x)),
+                None => x,
+            };
+            let f = b.scope("layers", |b| sequence(b, &l["layers"], x));
+            b.add(short, f).unwrap()
+        }),
+        "attention" => b.scope(name, |b| attention(b, x, u(l, "dim", 0), u(l, "heads", 1))),
+        _ => {
+            let op = match ty {
+                "relu" => Op::Relu,
+                "sigmoid" => Op::Sigmoid,
+                "square" => Op::Square,
+                "tanh" => Op::Tanh,
+                "exp" => Op::Exp,
+                "gelu" => Op::Gelu { approximate: false },
+                "flatten" => Op::Flatten { axis: 1 },
+                "softmax" => Op::Softmax {
+                    axis: l.get("dim").and_then(Value::as_i64).unwrap_or(-1),
+                },
+                "maxpool2d" | "avgpool2d" => {
+                    let k = u(l, "k", 0);
+                    let s = u(l, "s", k);
+                    return b.scope(name, |b| {
+                        if ty == "maxpool2d" {
+                            b.max_pool(x, k, s, 0).unwrap()
+                        } else {
+                            b.avg_pool(x, k, s).unwrap()
+                        }
+                    });
+                }
+                other => panic!("spec layer type {other} is not supported by the test builder"),
+            };
+            b.scope(name, |b| b.op(op, &[x]).unwrap())
+        }
+    }
+}
+
+fn sequence(b: &mut ModelBuilder, layers: &Value, mut x: NodeId) -> NodeId {
+    for (j, l) in layers.as_array().unwrap().iter().enumerate() {
+        x = layer(b, &j.to_string(), l, x);
+    }
+    x
+}
+
+/// Multi-head self-attention as the harness writes it (separate q/k/v projections, no mask).
+fn attention(b: &mut ModelBuilder, x: NodeId, dim: usize, heads: usize) -> NodeId {
+    let s = b.shape(x);
+    let (batch, seq) = (s[0], s[1]);
+    let d = dim / heads;
+    let split = |b: &mut ModelBuilder, t: NodeId, perm: Vec<usize>| {
+        let r = b
+            .op(
+                Op::Reshape {
+                    shape: vec![batch as i64, seq as i64, heads as i64, d as i64],
+                },
+                &[t],
+            )
+            .unwrap();
+        b.op(Op::Transpose { perm }, &[r]).unwrap()
+    };
+    let q = b.linear("q_proj", x, dim, true).unwrap();
+    let k = b.linear("k_proj", x, dim, true).unwrap();
+    let v = b.linear("v_proj", x, dim, true).unwrap();
+    let q = split(b, q, vec![0, 2, 1, 3]);
+    let v = split(b, v, vec![0, 2, 1, 3]);
+    let kt = split(b, k, vec![0, 2, 3, 1]);
+    let scores = b.op(Op::MatMul, &[q, kt]).unwrap();
+    let scale = b
+        .constant("scale", ConstValue::Fill((d as f64).sqrt()), vec![])
+        .unwrap();
+    let scores = b.op(Op::Div, &[scores, scale]).unwrap();
+    let probs = b.op(Op::Softmax { axis: -1 }, &[scores]).unwrap();
+    let ctx = b.op(Op::MatMul, &[probs, v]).unwrap();
+    let ctx = b
+        .op(
+            Op::Transpose {
+                perm: vec![0, 2, 1, 3],
+            },
+            &[ctx],
+        )
+        .unwrap();
+    let ctx = b
+        .op(
+            Op::Reshape {
+                shape: vec![batch as i64, seq as i64, dim as i64],
+            },
+            &[ctx],
+        )
+        .unwrap();
+    b.linear("out_proj", ctx, dim, true).unwrap()
+}
+
+/// The inference graph of a spec, with its weights' visibility as the spec says.
+pub fn spec_graph(name: &str) -> Graph {
+    let spec = spec(name);
+    let shape: Vec<usize> = spec["input_shape"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let mut b = ModelBuilder::new(name);
+    let x = b.input("input", shape).unwrap();
+    let y = sequence(&mut b, &spec["layers"], x);
+    let g = b.finish(vec![y]);
+    match spec.get("weights").and_then(Value::as_str) {
+        Some("public") => g.with_parameter_visibility(Visibility::Public),
+        _ => g,
+    }
+}
+
+/// The top-level layer index of a module path (`3.layers.1` -> 3).
+pub fn top_layer(module: &str) -> Option<usize> {
+    module.split('.').next()?.parse().ok()
+}
