@@ -14,6 +14,9 @@
 //!   (`s` secret, `p` public, `v` server-held, `*` any; one letter per operand, missing letters
 //!   match anything), e.g. `ss = [..]` and `sp = [..]` for a linear layer.
 //!
+//! `[[setup]]` entries are one-time costs (`label`, `online_bits`, `online_rounds`,
+//! `when_used = [primitives]`) charged once per run when any listed primitive runs.
+//!
 //! A step is `{ call = "NAME", ARG = "formula", ..., repeat = "k", index = "i", levels = "l",
 //! when = "cond", label = "..." }`: it costs `repeat` sequential runs of the callee (with `index`
 //! bound to 0..repeat), its rounds multiplied by `levels` (a batched call spread over tree
@@ -47,6 +50,31 @@ struct FileSpec {
     functions: BTreeMap<String, FunctionSpec>,
     #[serde(default)]
     ops: BTreeMap<String, OpSpec>,
+    #[serde(default)]
+    setup: Vec<SetupSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetupSpec {
+    label: String,
+    #[serde(default)]
+    doc: String,
+    online_bits: String,
+    #[serde(default = "zero")]
+    online_rounds: String,
+    when_used: Vec<String>,
+}
+
+/// A one-time cost (OT extension or HE key setup) paid once per run when any of the listed
+/// primitives is used, reported apart from the per-op figures.
+#[derive(Debug)]
+pub struct SetupCost {
+    pub label: String,
+    pub doc: String,
+    pub online_bits: Formula,
+    pub online_rounds: Formula,
+    pub when_used: Vec<usize>,
 }
 
 /// Descriptive header of a framework.
@@ -226,6 +254,7 @@ pub struct CostModel {
     pub functions: Vec<Function>,
     pub ops: HashMap<String, OpLowering>,
     pub local_ops: HashSet<String>,
+    pub setup: Vec<SetupCost>,
 }
 
 impl CostModel {
@@ -365,6 +394,9 @@ impl CostModel {
                             Ok((name.clone(), parse(&place, &text)?))
                         })
                         .collect::<Result<Vec<_>, _>>()?;
+                    if s.label.is_some() && matches!(callee, Callee::Primitive(_)) {
+                        return Err(err(&place, "only function calls take a label".to_string()));
+                    }
                     if s.index.is_some() && s.repeat.is_none() {
                         return Err(err(&place, "'index' needs 'repeat'".to_string()));
                     }
@@ -440,6 +472,27 @@ impl CostModel {
             }
         }
 
+        let mut setup = Vec::new();
+        for (i, st) in spec.setup.iter().enumerate() {
+            let entry = format!("setup[{i}]");
+            let when_used = st
+                .when_used
+                .iter()
+                .map(|p| {
+                    primitive_index.get(p.as_str()).copied().ok_or_else(|| {
+                        err(&entry, format!("when_used names unknown primitive '{p}'"))
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            setup.push(SetupCost {
+                label: st.label.clone(),
+                doc: st.doc.clone(),
+                online_bits: parse(&entry, &st.online_bits)?,
+                online_rounds: parse(&entry, &st.online_rounds)?,
+                when_used,
+            });
+        }
+
         let model = CostModel {
             file: file.to_string(),
             framework: spec.framework,
@@ -448,6 +501,7 @@ impl CostModel {
             functions,
             ops,
             local_ops,
+            setup,
         };
         model.check_acyclic()?;
         model.check_formulas()?;

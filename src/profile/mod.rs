@@ -14,7 +14,7 @@
 //! assert_eq!(profile.total.online_bits / 8.0, 1_943_888.0); // measured: SPU 0.9.5, spec a_mlp_b1
 //! ```
 
-use crate::cost::{lower_op, Cost, CostModel, CostModelError, CostNode, Lowered};
+use crate::cost::{lower_op, Cost, CostKind, CostModel, CostModelError, CostNode, Lowered};
 use crate::graph::{Graph, NodeId, Phase};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -73,6 +73,8 @@ pub struct Profile {
     pub parties: usize,
     pub nodes: Vec<NodeProfile>,
     pub total: Cost,
+    /// One-time setup (OT extension, HE keys) of the primitives used, apart from `total`.
+    pub setup: Cost,
     /// Online rounds of an ideal schedule that runs independent ops in parallel.
     pub critical_path_rounds: f64,
 }
@@ -139,12 +141,14 @@ impl Profile {
         if !errors.is_empty() {
             return Err(ProfileError::NoCost(errors));
         }
+        let setup = setup_cost(model, &nodes).map_err(|e| ProfileError::NoCost(vec![e]))?;
         Ok(Profile {
             model: graph.name.clone(),
             framework: model.framework.name.clone(),
             parties,
             nodes,
             total,
+            setup,
             critical_path_rounds: critical,
         })
     }
@@ -189,4 +193,41 @@ impl Profile {
         out.sort_by_key(|(p, _)| *p);
         out
     }
+}
+
+/// The one-time setup of every primitive the profile uses.
+fn setup_cost(model: &CostModel, nodes: &[NodeProfile]) -> Result<Cost, CostModelError> {
+    fn used(node: &CostNode, names: &mut Vec<String>) {
+        if node.kind == CostKind::Primitive && !names.contains(&node.label) {
+            names.push(node.label.clone());
+        }
+        node.children.iter().for_each(|c| used(c, names));
+    }
+    let mut names = Vec::new();
+    for n in nodes {
+        if let NodeCosting::Chain { chain } = &n.costing {
+            used(chain, &mut names);
+        }
+    }
+    let mut total = Cost::zero(model.parties());
+    let vars = model.base_vars();
+    for s in &model.setup {
+        if s.when_used
+            .iter()
+            .any(|&p| names.contains(&model.primitives[p].name))
+        {
+            let eval = |f: &crate::cost::Formula| {
+                f.eval(&vars)
+                    .map_err(|r| model.error(&format!("setup {}", s.label), r))
+            };
+            let bits = eval(&s.online_bits)?;
+            total.add(&Cost {
+                online_bits: bits,
+                online_rounds: eval(&s.online_rounds)?,
+                party_online_bits: vec![bits / model.parties() as f64; model.parties()],
+                ..Cost::default()
+            });
+        }
+    }
+    Ok(total)
 }
