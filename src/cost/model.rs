@@ -20,7 +20,8 @@
 //! A step is `{ call = "NAME", ARG = "formula", ..., repeat = "k", index = "i", levels = "l",
 //! when = "cond", label = "..." }`: it costs `repeat` sequential runs of the callee (with `index`
 //! bound to 0..repeat), its rounds multiplied by `levels` (a batched call spread over tree
-//! levels), and is skipped when `when` evaluates to 0.
+//! levels), and is skipped when `when` evaluates to 0; `label` renames a function call in the
+//! chain.
 
 use super::formula::{Formula, Vars};
 use crate::graph::{Op, Visibility};
