@@ -9,4 +9,5 @@ pub mod cost;
 pub mod frontend;
 pub mod graph;
 pub mod profile;
+pub mod report;
 pub mod zoo;

@@ -20,10 +20,9 @@
 //! order. `phase` (`forward`, `loss`, `backward`, `update`) defaults to `forward`.
 
 use crate::graph::{ElemKind, Graph, GraphError, Op, Phase, Shape, ValueInfo, Visibility};
-use petgraph::algo::toposort;
-use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use thiserror::Error;
 
@@ -158,31 +157,39 @@ pub fn from_json(text: &str, file: &str) -> Result<Graph, JsonError> {
             return Err(fail(node_reason(n, "a node with this name already exists")));
         }
     }
-    let mut deps: DiGraph<usize, ()> = DiGraph::new();
-    let ids: Vec<_> = (0..parsed.nodes.len()).map(|i| deps.add_node(i)).collect();
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); parsed.nodes.len()];
+    let mut pending: Vec<usize> = vec![0; parsed.nodes.len()];
     for (i, n) in parsed.nodes.iter().enumerate() {
         for input in &n.inputs {
             let &j = index.get(input.as_str()).ok_or_else(|| {
-                fail(node_reason(
-                    n,
-                    &format!("input '{input}' is not a node of the graph"),
-                ))
+                fail(node_reason(n, &format!("input '{input}' is not a node of the graph")))
             })?;
-            deps.add_edge(ids[j], ids[i], ());
+            users[j].push(i);
+            pending[i] += 1;
         }
     }
-    let order = toposort(&deps, None).map_err(|cycle| {
-        let n = &parsed.nodes[deps[cycle.node_id()]];
+    let order = file_order_topological(&users, &mut pending).map_err(|stuck| {
+        // Walk back through unresolved inputs until a node repeats: it lies on the cycle.
+        let mut seen = vec![false; pending.len()];
+        let mut i = stuck;
+        while !seen[i] {
+            seen[i] = true;
+            i = parsed.nodes[i]
+                .inputs
+                .iter()
+                .map(|name| index[name.as_str()])
+                .find(|&j| pending[j] > 0)
+                .expect("a stuck node has a stuck input");
+        }
         fail(node_reason(
-            n,
+            &parsed.nodes[i],
             "is part of a cycle (a node depends on its own output)",
         ))
     })?;
 
     let mut graph = Graph::new(parsed.name.clone());
     let mut built = vec![None; parsed.nodes.len()];
-    for dep_id in order {
-        let i = deps[dep_id];
+    for i in order {
         let n = &parsed.nodes[i];
         let op = parse_op(n).map_err(&fail)?;
         graph.set_phase(n.phase);
@@ -255,6 +262,29 @@ pub fn from_json(text: &str, file: &str) -> Result<Graph, JsonError> {
     Ok(graph)
 }
 
+/// A topological order that keeps the file's order wherever the dependencies allow (Kahn's
+/// algorithm taking the earliest ready node), or a node on a cycle.
+fn file_order_topological(users: &[Vec<usize>], pending: &mut [usize]) -> Result<Vec<usize>, usize> {
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..pending.len())
+        .filter(|&i| pending[i] == 0)
+        .map(Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(pending.len());
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &u in &users[i] {
+            pending[u] -= 1;
+            if pending[u] == 0 {
+                ready.push(Reverse(u));
+            }
+        }
+    }
+    match pending.iter().position(|&p| p > 0) {
+        Some(stuck) => Err(stuck),
+        None => Ok(order),
+    }
+}
+
 fn node_reason(n: &NodeEntry, reason: &str) -> String {
     if n.module.is_empty() {
         format!("node '{}': {reason}", n.name)
@@ -265,9 +295,21 @@ fn node_reason(n: &NodeEntry, reason: &str) -> String {
 
 /// Builds the typed op of a node entry from its op name and inline attributes.
 fn parse_op(n: &NodeEntry) -> Result<Op, String> {
-    let mut value = n.attrs.clone();
-    value.insert("op".to_string(), serde_json::Value::String(n.op.clone()));
-    serde_json::from_value::<Op>(serde_json::Value::Object(value)).map_err(|e| {
+    let with_op = |mut attrs: serde_json::Map<String, serde_json::Value>| {
+        attrs.insert("op".to_string(), serde_json::Value::String(n.op.clone()));
+        serde_json::from_value::<Op>(serde_json::Value::Object(attrs))
+    };
+    // serde ignores unknown fields of attribute-less ops: a probe field tells them apart.
+    if let Some(extra) = n.attrs.keys().next() {
+        let probe = serde_json::Map::from_iter([("__probe".to_string(), serde_json::Value::Null)]);
+        if with_op(probe).is_ok() {
+            return Err(node_reason(
+                n,
+                &format!("op '{}' takes no attributes, got '{extra}'", n.op),
+            ));
+        }
+    }
+    with_op(n.attrs.clone()).map_err(|e| {
         let msg = e.to_string();
         let msg = if msg.starts_with("unknown variant") {
             format!("unknown op '{}'", n.op)

@@ -322,6 +322,15 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
             };
             Ok((broadcast(&a.shape, &b.shape)?, kind))
         }
+        Op::Dropout { p } if !(0.0..1.0).contains(p) => {
+            Err(format!("dropout probability must be in [0, 1), got {p}"))
+        }
+        Op::Pow { exponent } if !exponent.is_finite() => {
+            Err(format!("pow exponent must be finite, got {exponent}"))
+        }
+        Op::LeakyRelu { alpha } if !alpha.is_finite() => {
+            Err(format!("leaky_relu alpha must be finite, got {alpha}"))
+        }
         Op::Neg | Op::Abs | Op::Identity | Op::Dropout { .. } => {
             let x = x.expect("arity checked");
             Ok((x.shape.clone(), x.kind))

@@ -14,6 +14,12 @@
 //! assert_eq!(profile.total.online_bits / 8.0, 1_943_888.0); // measured: SPU 0.9.5, spec a_mlp_b1
 //! ```
 
+mod attribution;
+mod network;
+
+pub use attribution::{AttributionNode, GroupBy};
+pub use network::Network;
+
 use crate::cost::{lower_op, Cost, CostKind, CostModel, CostModelError, CostNode, Lowered};
 use crate::graph::{Graph, NodeId, Phase};
 use serde::Serialize;

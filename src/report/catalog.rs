@@ -1,0 +1,65 @@
+//! `hawkeye models` and `hawkeye frameworks`: what the tool knows.
+
+use crate::cost::CostModel;
+use crate::graph::shape_string;
+use crate::zoo::{ZooModel, ZooOptions};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+
+/// The zoo at default options: name, parameters, MACs, input shape, knobs, description.
+pub fn models(models: &[ZooModel]) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["model", "params", "MACs", "input", "knobs", "description"]);
+    for m in models {
+        let (params, macs, input) = match (m.build)(&ZooOptions::default()) {
+            Ok(g) => {
+                let input = g
+                    .node_ids()
+                    .find(|&id| matches!(g.node(id).op, crate::graph::Op::Input))
+                    .map(|id| shape_string(&g.node(id).value.shape))
+                    .unwrap_or_default();
+                (group_digits(g.parameter_count()), group_digits(g.mac_count()), input)
+            }
+            Err(e) => (format!("error: {e}"), String::new(), String::new()),
+        };
+        t.add_row([m.name.to_string(), params, macs, input, m.knobs.to_string(), m.description.to_string()]);
+    }
+    format!("{t}\n")
+}
+
+/// Frameworks with their parameters and provenance.
+pub fn frameworks(models: &[CostModel]) -> String {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["framework", "aliases", "parties", "weights", "parameters", "provenance"]);
+    for m in models {
+        let params = m
+            .params
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        t.add_row([
+            format!("{}\n{}", m.framework.name, m.framework.description),
+            m.framework.aliases.join(", "),
+            m.parties().to_string(),
+            m.framework.default_weights.to_string(),
+            params,
+            m.framework.provenance.clone(),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+/// 25557032 -> 25,557,032
+pub fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

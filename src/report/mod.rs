@@ -1,0 +1,54 @@
+//! Rendering: turns graphs, profiles and comparisons into tables, trees, JSON, CSV, folded
+//! stacks and SVG flame graphs. Nothing here computes costs.
+
+pub mod catalog;
+pub mod compare;
+pub mod flame;
+pub mod graph;
+pub mod profile;
+
+/// Bytes from bits, with a decimal unit (`1.94 MB`).
+pub fn bytes(bits: f64) -> String {
+    let b = bits / 8.0;
+    let (value, unit) = if b >= 1e9 {
+        (b / 1e9, "GB")
+    } else if b >= 1e6 {
+        (b / 1e6, "MB")
+    } else if b >= 1e3 {
+        (b / 1e3, "KB")
+    } else {
+        return format!("{b:.0} B");
+    };
+    format!("{value:.2} {unit}")
+}
+
+/// Seconds with a unit (`1.23 s`, `45.6 ms`).
+pub fn seconds(s: f64) -> String {
+    if s >= 1.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{:.2} ms", s * 1e3)
+    }
+}
+
+/// A share in percent, `-` when the whole is zero.
+pub fn percent(part: f64, whole: f64) -> String {
+    if whole > 0.0 {
+        format!("{:.1}%", 100.0 * part / whole)
+    } else {
+        "-".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_readable() {
+        assert_eq!(bytes(8.0 * 512.0), "512 B");
+        assert_eq!(bytes(8.0 * 1_943_888.0), "1.94 MB");
+        assert_eq!(seconds(0.0123), "12.30 ms");
+        assert_eq!(percent(1.0, 0.0), "-");
+    }
+}
