@@ -6,7 +6,7 @@
 mod builder;
 mod cnn;
 
-pub use builder::{BuildResult, Conv, ModelBuilder};
+pub use builder::{BuildResult, Conv, Layer, ModelBuilder};
 
 use crate::graph::Graph;
 
@@ -51,8 +51,14 @@ pub const MODELS: &[ZooModel] = &[
         name: "lenet5",
         description:
             "LeNet-5 as in the MPC literature (conv 1->16 k5, conv 16->16 k5, fc 256-100-10, MNIST)",
-        knobs: "batch, classes",
+        knobs: "batch, resolution, classes",
         build: cnn::lenet5,
+    },
+    ZooModel {
+        name: "minionn",
+        description: "MiniONN CIFAR-10 network: 7 convs with ReLU, 2 average pools, fc 1024-10",
+        knobs: "batch, resolution, classes",
+        build: cnn::minionn,
     },
 ];
 
