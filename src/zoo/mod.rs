@@ -5,6 +5,7 @@
 
 mod builder;
 mod cnn;
+mod vgg;
 
 pub use builder::{BuildResult, Conv, Layer, ModelBuilder};
 
@@ -59,6 +60,24 @@ pub const MODELS: &[ZooModel] = &[
         description: "MiniONN CIFAR-10 network: 7 convs with ReLU, 2 average pools, fc 1024-10",
         knobs: "batch, resolution, classes",
         build: cnn::minionn,
+    },
+    ZooModel {
+        name: "alexnet",
+        description: "AlexNet (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: vgg::alexnet,
+    },
+    ZooModel {
+        name: "vgg16",
+        description: "VGG-16 (torchvision, no batchnorm), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: vgg::vgg16,
+    },
+    ZooModel {
+        name: "vgg16-cifar",
+        description: "VGG-16 with batchnorm and one linear layer 512-10 (pytorch-cifar), CIFAR-10",
+        knobs: "batch, resolution, classes",
+        build: vgg::vgg16_cifar,
     },
 ];
 
