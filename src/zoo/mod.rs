@@ -5,6 +5,7 @@
 
 mod builder;
 mod cnn;
+mod resnet;
 mod vgg;
 
 pub use builder::{BuildResult, Conv, Layer, ModelBuilder};
@@ -78,6 +79,24 @@ pub const MODELS: &[ZooModel] = &[
         description: "VGG-16 with batchnorm and one linear layer 512-10 (pytorch-cifar), CIFAR-10",
         knobs: "batch, resolution, classes",
         build: vgg::vgg16_cifar,
+    },
+    ZooModel {
+        name: "resnet18",
+        description: "ResNet-18 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: resnet::resnet18,
+    },
+    ZooModel {
+        name: "resnet50",
+        description: "ResNet-50 v1.5 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: resnet::resnet50,
+    },
+    ZooModel {
+        name: "resnet32",
+        description: "ResNet-32 (He et al. 2016, option-A shortcuts), CIFAR-10",
+        knobs: "batch, resolution, classes",
+        build: resnet::resnet32,
     },
 ];
 
