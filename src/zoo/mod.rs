@@ -5,6 +5,7 @@
 
 mod builder;
 mod cnn;
+mod densenet;
 mod resnet;
 mod vgg;
 
@@ -97,6 +98,12 @@ pub const MODELS: &[ZooModel] = &[
         description: "ResNet-32 (He et al. 2016, option-A shortcuts), CIFAR-10",
         knobs: "batch, resolution, classes",
         build: resnet::resnet32,
+    },
+    ZooModel {
+        name: "densenet121",
+        description: "DenseNet-121 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: densenet::densenet121,
     },
 ];
 
