@@ -6,6 +6,7 @@
 mod builder;
 mod cnn;
 mod densenet;
+mod mobile;
 mod resnet;
 mod vgg;
 
@@ -104,6 +105,24 @@ pub const MODELS: &[ZooModel] = &[
         description: "DenseNet-121 (torchvision), ImageNet 224x224",
         knobs: "batch, resolution, classes",
         build: densenet::densenet121,
+    },
+    ZooModel {
+        name: "mobilenetv2",
+        description: "MobileNetV2 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: mobile::mobilenetv2,
+    },
+    ZooModel {
+        name: "mobilenetv3-small",
+        description: "MobileNetV3-Small (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: mobile::mobilenetv3_small,
+    },
+    ZooModel {
+        name: "shufflenetv2",
+        description: "ShuffleNetV2 x1.0 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: mobile::shufflenetv2,
     },
 ];
 
