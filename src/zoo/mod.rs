@@ -8,6 +8,7 @@ mod cnn;
 mod densenet;
 mod mobile;
 mod resnet;
+mod transformer;
 mod vgg;
 
 pub use builder::{BuildResult, Conv, Layer, ModelBuilder};
@@ -123,6 +124,31 @@ pub const MODELS: &[ZooModel] = &[
         description: "ShuffleNetV2 x1.0 (torchvision), ImageNet 224x224",
         knobs: "batch, resolution, classes",
         build: mobile::shufflenetv2,
+    },
+    ZooModel {
+        name: "bert-base",
+        description: "BERT-base uncased (HF BertModel with pooler), sequence length 128",
+        knobs: "batch, seq_len",
+        build: transformer::bert_base,
+    },
+    ZooModel {
+        name: "bert-tiny",
+        description:
+            "BERT-Tiny uncased L-2 H-128 A-2 (HF BertModel with pooler), sequence length 128",
+        knobs: "batch, seq_len",
+        build: transformer::bert_tiny,
+    },
+    ZooModel {
+        name: "gpt2-small",
+        description: "GPT-2 small (HF GPT2LMHeadModel, tied lm_head), sequence length 128",
+        knobs: "batch, seq_len",
+        build: transformer::gpt2_small,
+    },
+    ZooModel {
+        name: "vit-b16",
+        description: "ViT-B/16 (torchvision vit_b_16), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: transformer::vit_b16,
     },
 ];
 
