@@ -46,6 +46,28 @@ impl Conv {
     }
 }
 
+/// One module of an `nn.Sequential` (see [`ModelBuilder::sequential`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Layer {
+    Conv(Conv),
+    /// `nn.BatchNorm2d` over the channels of its input.
+    BatchNorm,
+    Relu,
+    MaxPool {
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
+    AvgPool {
+        kernel: usize,
+        stride: usize,
+    },
+    /// `nn.Linear` with bias, to this many output features.
+    Linear(usize),
+    /// `nn.Dropout(p)`.
+    Dropout(f64),
+}
+
 /// Builds a graph module by module. Parameters are secret by default (the profiler's
 /// `--weights` option re-labels them).
 pub struct ModelBuilder {
@@ -137,6 +159,28 @@ impl ModelBuilder {
         )
     }
 
+    /// A public integer constant in the current module (position or token type ids).
+    pub fn int_constant(
+        &mut self,
+        name: &str,
+        value: ConstValue,
+        shape: Vec<usize>,
+    ) -> BuildResult {
+        let full = self.graph.fresh_name(&self.path(name));
+        let module = self.module();
+        self.graph.add_source(
+            full,
+            module,
+            Op::Constant { value },
+            ValueInfo::new(shape, ElemKind::Int, Visibility::Public),
+        )
+    }
+
+    /// A public scalar constant in the current module.
+    pub fn scalar(&mut self, name: &str, value: f64) -> BuildResult {
+        self.constant(name, ConstValue::Fill(value), vec![])
+    }
+
     /// Applies `op` in the current module; the node is named after the module (and the op when
     /// the module already has a node of that name).
     pub fn op(&mut self, op: Op, inputs: &[NodeId]) -> BuildResult {
@@ -181,6 +225,30 @@ impl ModelBuilder {
         })
     }
 
+    /// `nn.Sequential(*layers)` as submodule `name`: layer `i` is submodule `name.i`.
+    pub fn sequential(&mut self, name: &str, x: NodeId, layers: &[Layer]) -> BuildResult {
+        self.scope(name, |b| {
+            layers.iter().enumerate().try_fold(x, |x, (i, &layer)| {
+                let name = i.to_string();
+                match layer {
+                    Layer::Conv(c) => b.conv2d(&name, x, c),
+                    Layer::BatchNorm => b.batchnorm(&name, x),
+                    Layer::Relu => b.scope(&name, |b| b.relu(x)),
+                    Layer::MaxPool {
+                        kernel,
+                        stride,
+                        padding,
+                    } => b.scope(&name, |b| b.max_pool(x, kernel, stride, padding)),
+                    Layer::AvgPool { kernel, stride } => {
+                        b.scope(&name, |b| b.avg_pool(x, kernel, stride))
+                    }
+                    Layer::Linear(out) => b.linear(&name, x, out, true),
+                    Layer::Dropout(p) => b.dropout(&name, x, p),
+                }
+            })
+        })
+    }
+
     /// `nn.Linear(in, out, bias)` as submodule `name`.
     pub fn linear(&mut self, name: &str, x: NodeId, out: usize, bias: bool) -> BuildResult {
         let inner = self.shape(x).last().copied().unwrap_or(0);
@@ -194,15 +262,21 @@ impl ModelBuilder {
         })
     }
 
-    /// `nn.BatchNorm2d` / `nn.BatchNorm1d` (inference form) as submodule `name`.
+    /// `nn.BatchNorm2d` / `nn.BatchNorm1d` (inference form, PyTorch's eps 1e-5) as submodule
+    /// `name`.
     pub fn batchnorm(&mut self, name: &str, x: NodeId) -> BuildResult {
+        self.batchnorm_eps(name, x, 1e-5)
+    }
+
+    /// `nn.BatchNorm2d(eps=eps)` (inference form) as submodule `name`.
+    pub fn batchnorm_eps(&mut self, name: &str, x: NodeId, eps: f64) -> BuildResult {
         let c = self.shape(x).get(1).copied().unwrap_or(0);
         self.scope(name, |b| {
             let scale = b.param("weight", ParamRole::Weight, vec![c])?;
             let bias = b.param("bias", ParamRole::Bias, vec![c])?;
             let mean = b.param("running_mean", ParamRole::RunningMean, vec![c])?;
             let var = b.param("running_var", ParamRole::RunningVar, vec![c])?;
-            b.op(Op::BatchNorm { eps: 1e-5 }, &[x, scale, bias, mean, var])
+            b.op(Op::BatchNorm { eps }, &[x, scale, bias, mean, var])
         })
     }
 
@@ -224,12 +298,105 @@ impl ModelBuilder {
         })
     }
 
+    /// `nn.Dropout(p)` as submodule `name` (the identity at inference).
+    pub fn dropout(&mut self, name: &str, x: NodeId, p: f64) -> BuildResult {
+        self.scope(name, |b| b.op(Op::Dropout { p }, &[x]))
+    }
+
     pub fn relu(&mut self, x: NodeId) -> BuildResult {
         self.op(Op::Relu, &[x])
     }
 
+    /// `relu6(x) = min(relu(x), 6)`.
+    pub fn relu6(&mut self, x: NodeId) -> BuildResult {
+        let r = self.relu(x)?;
+        let six = self.scalar("clip", 6.0)?;
+        self.op(Op::Min, &[r, six])
+    }
+
+    /// `hardsigmoid(x) = relu6(x + 3) / 6`.
+    pub fn hardsigmoid(&mut self, x: NodeId) -> BuildResult {
+        let three = self.scalar("shift", 3.0)?;
+        let shifted = self.add(x, three)?;
+        let clipped = self.relu6(shifted)?;
+        self.scale(clipped, 1.0 / 6.0)
+    }
+
+    /// `hardswish(x) = x * relu6(x + 3) / 6`.
+    pub fn hardswish(&mut self, x: NodeId) -> BuildResult {
+        let gate = self.hardsigmoid(x)?;
+        self.mul(x, gate)
+    }
+
+    /// GELU; `approximate` selects the tanh form (HF `gelu_new`), otherwise the exact erf form.
+    pub fn gelu(&mut self, x: NodeId, approximate: bool) -> BuildResult {
+        self.op(Op::Gelu { approximate }, &[x])
+    }
+
+    pub fn tanh(&mut self, x: NodeId) -> BuildResult {
+        self.op(Op::Tanh, &[x])
+    }
+
+    /// Softmax over the last dim.
+    pub fn softmax(&mut self, x: NodeId) -> BuildResult {
+        self.op(Op::Softmax { axis: -1 }, &[x])
+    }
+
     pub fn add(&mut self, a: NodeId, b: NodeId) -> BuildResult {
         self.op(Op::Add, &[a, b])
+    }
+
+    pub fn mul(&mut self, a: NodeId, b: NodeId) -> BuildResult {
+        self.op(Op::Mul, &[a, b])
+    }
+
+    /// `x * factor` with a public scalar `factor`.
+    pub fn scale(&mut self, x: NodeId, factor: f64) -> BuildResult {
+        let f = self.scalar("scale", factor)?;
+        self.mul(x, f)
+    }
+
+    /// `a @ b` with numpy semantics.
+    pub fn matmul(&mut self, a: NodeId, b: NodeId) -> BuildResult {
+        self.op(Op::MatMul, &[a, b])
+    }
+
+    /// `x.reshape(shape)`; -1 infers a dim, 0 keeps the input dim.
+    pub fn reshape(&mut self, x: NodeId, shape: &[i64]) -> BuildResult {
+        self.op(
+            Op::Reshape {
+                shape: shape.to_vec(),
+            },
+            &[x],
+        )
+    }
+
+    /// `x.permute(perm)`.
+    pub fn transpose(&mut self, x: NodeId, perm: &[usize]) -> BuildResult {
+        self.op(
+            Op::Transpose {
+                perm: perm.to_vec(),
+            },
+            &[x],
+        )
+    }
+
+    /// `torch.cat(xs, axis)`.
+    pub fn concat(&mut self, xs: &[NodeId], axis: i64) -> BuildResult {
+        self.op(Op::Concat { axis }, xs)
+    }
+
+    /// Elements `start..end` of `axis` (Python slice bounds).
+    pub fn slice(&mut self, x: NodeId, axis: i64, start: i64, end: i64) -> BuildResult {
+        self.op(
+            Op::Slice {
+                axis,
+                start,
+                end,
+                step: 1,
+            },
+            &[x],
+        )
     }
 
     pub fn max_pool(
@@ -259,6 +426,16 @@ impl ModelBuilder {
                 padding: [0; 4],
                 ceil_mode: false,
                 count_include_pad: true,
+            },
+            &[x],
+        )
+    }
+
+    /// `nn.AdaptiveAvgPool2d(output)`.
+    pub fn adaptive_avg_pool(&mut self, x: NodeId, output: usize) -> BuildResult {
+        self.op(
+            Op::AdaptiveAvgPool2d {
+                output: [output; 2],
             },
             &[x],
         )

@@ -5,8 +5,13 @@
 
 mod builder;
 mod cnn;
+mod densenet;
+mod mobile;
+mod resnet;
+mod transformer;
+mod vgg;
 
-pub use builder::{BuildResult, Conv, ModelBuilder};
+pub use builder::{BuildResult, Conv, Layer, ModelBuilder};
 
 use crate::graph::Graph;
 
@@ -51,8 +56,99 @@ pub const MODELS: &[ZooModel] = &[
         name: "lenet5",
         description:
             "LeNet-5 as in the MPC literature (conv 1->16 k5, conv 16->16 k5, fc 256-100-10, MNIST)",
-        knobs: "batch, classes",
+        knobs: "batch, resolution, classes",
         build: cnn::lenet5,
+    },
+    ZooModel {
+        name: "minionn",
+        description: "MiniONN CIFAR-10 network: 7 convs with ReLU, 2 average pools, fc 1024-10",
+        knobs: "batch, resolution, classes",
+        build: cnn::minionn,
+    },
+    ZooModel {
+        name: "alexnet",
+        description: "AlexNet (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: vgg::alexnet,
+    },
+    ZooModel {
+        name: "vgg16",
+        description: "VGG-16 (torchvision, no batchnorm), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: vgg::vgg16,
+    },
+    ZooModel {
+        name: "vgg16-cifar",
+        description: "VGG-16 with batchnorm and one linear layer 512-10 (pytorch-cifar), CIFAR-10",
+        knobs: "batch, resolution, classes",
+        build: vgg::vgg16_cifar,
+    },
+    ZooModel {
+        name: "resnet18",
+        description: "ResNet-18 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: resnet::resnet18,
+    },
+    ZooModel {
+        name: "resnet50",
+        description: "ResNet-50 v1.5 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: resnet::resnet50,
+    },
+    ZooModel {
+        name: "resnet32",
+        description: "ResNet-32 (He et al. 2016, option-A shortcuts), CIFAR-10",
+        knobs: "batch, resolution, classes",
+        build: resnet::resnet32,
+    },
+    ZooModel {
+        name: "densenet121",
+        description: "DenseNet-121 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: densenet::densenet121,
+    },
+    ZooModel {
+        name: "mobilenetv2",
+        description: "MobileNetV2 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: mobile::mobilenetv2,
+    },
+    ZooModel {
+        name: "mobilenetv3-small",
+        description: "MobileNetV3-Small (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: mobile::mobilenetv3_small,
+    },
+    ZooModel {
+        name: "shufflenetv2",
+        description: "ShuffleNetV2 x1.0 (torchvision), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: mobile::shufflenetv2,
+    },
+    ZooModel {
+        name: "bert-base",
+        description: "BERT-base uncased (HF BertModel with pooler), sequence length 128",
+        knobs: "batch, seq_len",
+        build: transformer::bert_base,
+    },
+    ZooModel {
+        name: "bert-tiny",
+        description:
+            "BERT-Tiny uncased L-2 H-128 A-2 (HF BertModel with pooler), sequence length 128",
+        knobs: "batch, seq_len",
+        build: transformer::bert_tiny,
+    },
+    ZooModel {
+        name: "gpt2-small",
+        description: "GPT-2 small (HF GPT2LMHeadModel, tied lm_head), sequence length 128",
+        knobs: "batch, seq_len",
+        build: transformer::gpt2_small,
+    },
+    ZooModel {
+        name: "vit-b16",
+        description: "ViT-B/16 (torchvision vit_b_16), ImageNet 224x224",
+        knobs: "batch, resolution, classes",
+        build: transformer::vit_b16,
     },
 ];
 
