@@ -42,7 +42,9 @@ enum Command {
         set: Vec<String>,
     },
     /// Show a model's nodes: module path, op, shapes, visibility, parameters.
-    #[command(after_help = "Examples:\n  hawkeye show lenet5\n  hawkeye show model.json --format json")]
+    #[command(
+        after_help = "Examples:\n  hawkeye show lenet5\n  hawkeye show model.json --format json"
+    )]
     Show {
         /// Zoo model name or model file (.json)
         model: String,
@@ -91,7 +93,9 @@ enum Command {
         flamegraph: Option<PathBuf>,
     },
     /// Compare a model's communication across frameworks.
-    #[command(after_help = "Examples:\n  hawkeye compare resnet18\n  hawkeye compare mlp --frameworks crypten,spu-semi2k")]
+    #[command(
+        after_help = "Examples:\n  hawkeye compare resnet18\n  hawkeye compare mlp --frameworks crypten,spu-semi2k"
+    )]
     Compare {
         /// Zoo model name or model file (.json)
         model: String,
@@ -227,8 +231,14 @@ fn parse_overrides(set: &[String]) -> Result<Vec<(String, f64)>> {
 }
 
 /// Profiles `graph` under `model` with the given weight visibility.
-fn profile(graph: &Graph, model: &CostModel, weights: Option<WeightsArg>) -> Result<(Profile, Visibility)> {
-    let vis = weights.map(Visibility::from).unwrap_or(model.framework.default_weights);
+fn profile(
+    graph: &Graph,
+    model: &CostModel,
+    weights: Option<WeightsArg>,
+) -> Result<(Profile, Visibility)> {
+    let vis = weights
+        .map(Visibility::from)
+        .unwrap_or(model.framework.default_weights);
     let graph = graph.with_parameter_visibility(vis);
     Ok((Profile::new(&graph, model)?, vis))
 }
@@ -250,7 +260,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Export { model, zoo, output } => {
             let g = zoo.load(&model)?;
             match output.extension().and_then(|e| e.to_str()) {
-                Some(e) if e.eq_ignore_ascii_case("json") => frontend::json::write_file(&g, &output)?,
+                Some(e) if e.eq_ignore_ascii_case("json") => {
+                    frontend::json::write_file(&g, &output)?
+                }
                 _ => bail!("{}: the output must be a .json file", output.display()),
             }
             eprintln!("wrote {} ({} nodes)", output.display(), g.len());
@@ -307,7 +319,9 @@ fn run(cli: Cli) -> Result<()> {
             let rows: Vec<report::compare::CompareRow> = models
                 .iter()
                 .map(|m| {
-                    let r = profile(&g, m, weights).map(|(p, _)| p).map_err(|e| e.to_string());
+                    let r = profile(&g, m, weights)
+                        .map(|(p, _)| p)
+                        .map_err(|e| e.to_string());
                     (m.framework.name.clone(), r)
                 })
                 .collect();

@@ -43,32 +43,52 @@ fn nodes_may_come_in_any_order() {
 
 #[test]
 fn malformed_json_names_file_and_position() {
-    let e = from_json("{\"format\": ", "broken.json").unwrap_err().to_string();
-    assert!(e.starts_with("broken.json: malformed JSON: EOF while parsing"), "{e}");
+    let e = from_json("{\"format\": ", "broken.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("broken.json: malformed JSON: EOF while parsing"),
+        "{e}"
+    );
     assert!(e.contains("line 1"), "{e}");
 }
 
 #[test]
 fn unknown_op_is_named() {
-    let e = load_err(&format!(r#"{X}, {{"name": "y", "op": "conv3d", "inputs": ["x"], "module": "blk"}}"#));
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "conv3d", "inputs": ["x"], "module": "blk"}}"#
+    ));
     assert_eq!(e, "bad.json: node 'y' (module blk): unknown op 'conv3d'");
 }
 
 #[test]
 fn unknown_attribute_is_named() {
-    let e = load_err(&format!(r#"{X}, {{"name": "y", "op": "relu", "inputs": ["x"], "alpha": 2}}"#));
-    assert_eq!(e, "bad.json: node 'y': op 'relu' takes no attributes, got 'alpha'");
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "relu", "inputs": ["x"], "alpha": 2}}"#
+    ));
+    assert_eq!(
+        e,
+        "bad.json: node 'y': op 'relu' takes no attributes, got 'alpha'"
+    );
     let e = load_err(&format!(
         r#"{X}, {{"name": "w", "op": "parameter", "shape": [4, 3, 3, 3]}},
            {{"name": "y", "op": "conv2d", "inputs": ["x", "w"], "strides": [1, 1]}}"#
     ));
-    assert!(e.starts_with("bad.json: node 'y': op 'conv2d': unknown field `strides`"), "{e}");
+    assert!(
+        e.starts_with("bad.json: node 'y': op 'conv2d': unknown field `strides`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn wrong_number_of_inputs() {
-    let e = load_err(&format!(r#"{X}, {{"name": "y", "op": "add", "inputs": ["x"], "module": "m"}}"#));
-    assert_eq!(e, "bad.json: node 'y' (module m): op 'add' takes 2 inputs, got 1");
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "add", "inputs": ["x"], "module": "m"}}"#
+    ));
+    assert_eq!(
+        e,
+        "bad.json: node 'y' (module m): op 'add' takes 2 inputs, got 1"
+    );
 }
 
 #[test]
@@ -77,11 +97,21 @@ fn attribute_out_of_range() {
         r#"{X}, {{"name": "w", "op": "parameter", "shape": [4, 3, 3, 3]}},
            {{"name": "y", "op": "conv2d", "inputs": ["x", "w"], "groups": 2}}"#
     ));
-    assert_eq!(e, "bad.json: node 'y': groups 2 must divide input channels 3 and output channels 4");
-    let e = load_err(&format!(r#"{X}, {{"name": "y", "op": "softmax", "inputs": ["x"], "axis": 4}}"#));
+    assert_eq!(
+        e,
+        "bad.json: node 'y': groups 2 must divide input channels 3 and output channels 4"
+    );
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "softmax", "inputs": ["x"], "axis": 4}}"#
+    ));
     assert_eq!(e, "bad.json: node 'y': axis 4 is out of range for rank 4");
-    let e = load_err(&format!(r#"{X}, {{"name": "y", "op": "dropout", "inputs": ["x"], "p": 1.5}}"#));
-    assert_eq!(e, "bad.json: node 'y': dropout probability must be in [0, 1), got 1.5");
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "dropout", "inputs": ["x"], "p": 1.5}}"#
+    ));
+    assert_eq!(
+        e,
+        "bad.json: node 'y': dropout probability must be in [0, 1), got 1.5"
+    );
 }
 
 #[test]
@@ -94,7 +124,9 @@ fn shape_mismatch() {
         e,
         "bad.json: node 'y' (module res): shapes 1x3x8x8 and 1x3x7x8 do not broadcast (dim 2 is 8 vs 7)"
     );
-    let e = load_err(&format!(r#"{X}, {{"name": "y", "op": "relu", "inputs": ["x"], "shape": [1, 3]}}"#));
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "relu", "inputs": ["x"], "shape": [1, 3]}}"#
+    ));
     assert_eq!(
         e,
         "bad.json: node 'y': declared shape [1, 3] differs from the inferred shape [1, 3, 8, 8]"
@@ -106,14 +138,22 @@ fn cycles_are_rejected() {
     let e = load_err(
         r#"{"name": "a", "op": "relu", "inputs": ["y"]}, {"name": "y", "op": "relu", "inputs": ["a"]}"#,
     );
-    assert!(e.ends_with("is part of a cycle (a node depends on its own output)"), "{e}");
+    assert!(
+        e.ends_with("is part of a cycle (a node depends on its own output)"),
+        "{e}"
+    );
     assert!(e.starts_with("bad.json: node '"), "{e}");
 }
 
 #[test]
 fn dangling_edges_are_rejected() {
-    let e = load_err(&format!(r#"{X}, {{"name": "y", "op": "relu", "inputs": ["nowhere"]}}"#));
-    assert_eq!(e, "bad.json: node 'y': input 'nowhere' is not a node of the graph");
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "relu", "inputs": ["nowhere"]}}"#
+    ));
+    assert_eq!(
+        e,
+        "bad.json: node 'y': input 'nowhere' is not a node of the graph"
+    );
     let text = format!(
         r#"{{"format": "hawkeye-graph", "version": 1, "name": "t", "nodes": [{X}], "outputs": ["gone"]}}"#
     );
@@ -123,20 +163,35 @@ fn dangling_edges_are_rejected() {
 
 #[test]
 fn wrong_format_or_version() {
-    let e = from_json(r#"{"format": "onnx", "version": 1, "name": "t", "nodes": [], "outputs": []}"#, "f.json")
-        .unwrap_err()
-        .to_string();
-    assert_eq!(e, "f.json: \"format\" is \"onnx\", expected \"hawkeye-graph\"");
-    let e = from_json(r#"{"format": "hawkeye-graph", "version": 9, "name": "t", "nodes": [], "outputs": []}"#, "f.json")
-        .unwrap_err()
-        .to_string();
-    assert_eq!(e, "f.json: format version 9 is not supported (this build reads version 1)");
+    let e = from_json(
+        r#"{"format": "onnx", "version": 1, "name": "t", "nodes": [], "outputs": []}"#,
+        "f.json",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "f.json: \"format\" is \"onnx\", expected \"hawkeye-graph\""
+    );
+    let e = from_json(
+        r#"{"format": "hawkeye-graph", "version": 9, "name": "t", "nodes": [], "outputs": []}"#,
+        "f.json",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "f.json: format version 9 is not supported (this build reads version 1)"
+    );
 }
 
 #[test]
 fn duplicate_names_are_rejected() {
     let e = load_err(&format!(r#"{X}, {X}"#));
-    assert_eq!(e, "bad.json: node 'x': a node with this name already exists");
+    assert_eq!(
+        e,
+        "bad.json: node 'x': a node with this name already exists"
+    );
 }
 
 proptest! {

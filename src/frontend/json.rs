@@ -162,7 +162,10 @@ pub fn from_json(text: &str, file: &str) -> Result<Graph, JsonError> {
     for (i, n) in parsed.nodes.iter().enumerate() {
         for input in &n.inputs {
             let &j = index.get(input.as_str()).ok_or_else(|| {
-                fail(node_reason(n, &format!("input '{input}' is not a node of the graph")))
+                fail(node_reason(
+                    n,
+                    &format!("input '{input}' is not a node of the graph"),
+                ))
             })?;
             users[j].push(i);
             pending[i] += 1;
@@ -264,7 +267,10 @@ pub fn from_json(text: &str, file: &str) -> Result<Graph, JsonError> {
 
 /// A topological order that keeps the file's order wherever the dependencies allow (Kahn's
 /// algorithm taking the earliest ready node), or a node on a cycle.
-fn file_order_topological(users: &[Vec<usize>], pending: &mut [usize]) -> Result<Vec<usize>, usize> {
+fn file_order_topological(
+    users: &[Vec<usize>],
+    pending: &mut [usize],
+) -> Result<Vec<usize>, usize> {
     let mut ready: BinaryHeap<Reverse<usize>> = (0..pending.len())
         .filter(|&i| pending[i] == 0)
         .map(Reverse)

@@ -54,7 +54,11 @@ impl AttributionNode {
     /// Every root-to-leaf path with the leaf's cost (for folded stacks and flame graphs).
     pub fn leaf_paths(&self) -> Vec<(Vec<&str>, &Cost)> {
         let mut out = Vec::new();
-        fn walk<'a>(n: &'a AttributionNode, prefix: &mut Vec<&'a str>, out: &mut Vec<(Vec<&'a str>, &'a Cost)>) {
+        fn walk<'a>(
+            n: &'a AttributionNode,
+            prefix: &mut Vec<&'a str>,
+            out: &mut Vec<(Vec<&'a str>, &'a Cost)>,
+        ) {
             prefix.push(&n.label);
             if n.children.is_empty() {
                 out.push((prefix.clone(), &n.cost));

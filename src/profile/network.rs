@@ -73,7 +73,9 @@ impl FromStr for Network {
         let rtt_s = parse_unit(rtt, &[("ms", 1e-3), ("us", 1e-6), ("s", 1.0)])
             .ok_or_else(|| format!("RTT '{rtt}' must be a number with ms, us or s"))?;
         if bandwidth_bps <= 0.0 || rtt_s < 0.0 {
-            return Err(format!("network '{s}' needs a positive bandwidth and a non-negative RTT"));
+            return Err(format!(
+                "network '{s}' needs a positive bandwidth and a non-negative RTT"
+            ));
         }
         Ok(Network {
             name: "custom",

@@ -18,11 +18,22 @@ pub fn models(models: &[ZooModel]) -> String {
                     .find(|&id| matches!(g.node(id).op, crate::graph::Op::Input))
                     .map(|id| shape_string(&g.node(id).value.shape))
                     .unwrap_or_default();
-                (group_digits(g.parameter_count()), group_digits(g.mac_count()), input)
+                (
+                    group_digits(g.parameter_count()),
+                    group_digits(g.mac_count()),
+                    input,
+                )
             }
             Err(e) => (format!("error: {e}"), String::new(), String::new()),
         };
-        t.add_row([m.name.to_string(), params, macs, input, m.knobs.to_string(), m.description.to_string()]);
+        t.add_row([
+            m.name.to_string(),
+            params,
+            macs,
+            input,
+            m.knobs.to_string(),
+            m.description.to_string(),
+        ]);
     }
     format!("{t}\n")
 }
@@ -31,7 +42,14 @@ pub fn models(models: &[ZooModel]) -> String {
 pub fn frameworks(models: &[CostModel]) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["framework", "aliases", "parties", "weights", "parameters", "provenance"]);
+    t.set_header([
+        "framework",
+        "aliases",
+        "parties",
+        "weights",
+        "parameters",
+        "provenance",
+    ]);
     for m in models {
         let params = m
             .params

@@ -51,7 +51,15 @@ pub fn table(rows: &[CompareRow]) -> String {
             }
             Err(e) => {
                 let first = e.lines().next().unwrap_or_default().to_string();
-                t.add_row([name.clone(), "-".into(), "-".into(), "-".into(), "-".into(), "-".into(), format!("cannot cost: {first}")]);
+                t.add_row([
+                    name.clone(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    "-".into(),
+                    format!("cannot cost: {first}"),
+                ]);
             }
         }
     }

@@ -8,7 +8,16 @@ use serde_json::json;
 pub fn table(graph: &Graph) -> String {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["#", "module", "name", "op", "inputs", "output", "visibility", "params"]);
+    t.set_header([
+        "#",
+        "module",
+        "name",
+        "op",
+        "inputs",
+        "output",
+        "visibility",
+        "params",
+    ]);
     for (i, id) in graph.node_ids().enumerate() {
         let n = graph.node(id);
         let inputs = graph

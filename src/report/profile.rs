@@ -81,7 +81,11 @@ pub fn text(p: &Profile, tree: &AttributionNode, view: &View) -> String {
     out.push('\n');
     let mut rows: Vec<(String, Cost)> = Vec::new();
     collect_rows(tree, "", "", 0, view, &mut rows);
-    let width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+    let width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
     let _ = writeln!(
         out,
         "{:<width$}  {:>10}  {:>7}  {:>6}",
@@ -122,11 +126,20 @@ fn collect_rows(
     };
     for (i, c) in node.children[..shown].iter().enumerate() {
         let last = i + 1 == shown && hidden == 0;
-        collect_rows(c, &child_prefix, if last { "└─ " } else { "├─ " }, depth + 1, view, rows);
+        collect_rows(
+            c,
+            &child_prefix,
+            if last { "└─ " } else { "├─ " },
+            depth + 1,
+            view,
+            rows,
+        );
     }
     if hidden > 0 {
         let mut rest = Cost::zero(node.cost.party_online_bits.len());
-        node.children[shown..].iter().for_each(|c| rest.add(&c.cost));
+        node.children[shown..]
+            .iter()
+            .for_each(|c| rest.add(&c.cost));
         rows.push((format!("{child_prefix}└─ ({hidden} more)"), rest));
     }
 }
@@ -193,7 +206,8 @@ pub fn json(p: &Profile, tree: &AttributionNode, view: &View) -> String {
 
 /// CSV: one row per tree node (path joined with ` > `), depth-first.
 pub fn csv(tree: &AttributionNode) -> String {
-    let mut out = String::from("path,depth,online_bits,online_rounds,offline_bits,offline_rounds\n");
+    let mut out =
+        String::from("path,depth,online_bits,online_rounds,offline_bits,offline_rounds\n");
     fn walk(n: &AttributionNode, path: &mut Vec<String>, out: &mut String) {
         path.push(n.label.replace('"', "'"));
         let c = &n.cost;
