@@ -203,8 +203,10 @@ pub enum Op {
         axis: i64,
     },
 
-    /// Reshape to `shape`; one entry may be -1 (inferred), 0 keeps the input dim. `[x]`.
+    /// Reshape to `shape` (written `"to"` in JSON); one entry may be -1 (inferred), 0 keeps
+    /// the input dim. `[x]`.
     Reshape {
+        #[serde(rename = "to")]
         shape: Vec<i64>,
     },
     /// Flatten dims from `axis` on into one (PyTorch `flatten(start_dim=axis)`). `[x]`.
@@ -229,8 +231,9 @@ pub enum Op {
         #[serde(default = "one_i64", skip_serializing_if = "is_one_i64")]
         step: i64,
     },
-    /// Explicit numpy broadcast to `shape`. `[x]`.
+    /// Explicit numpy broadcast to `shape` (written `"to"` in JSON). `[x]`.
     Expand {
+        #[serde(rename = "to")]
         shape: Vec<usize>,
     },
 
