@@ -20,10 +20,29 @@ pub use vars::{op_vars, var_names};
 use std::path::Path;
 
 /// The built-in cost models: (file name, contents).
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "spu-semi2k.toml",
-    include_str!("../../cost_models/spu-semi2k.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "spu-semi2k.toml",
+        include_str!("../../cost_models/spu-semi2k.toml"),
+    ),
+    (
+        "cryptflow2.toml",
+        include_str!("../../cost_models/cryptflow2.toml"),
+    ),
+    (
+        "cheetah.toml",
+        include_str!("../../cost_models/cheetah.toml"),
+    ),
+    ("delphi.toml", include_str!("../../cost_models/delphi.toml")),
+    ("aby.toml", include_str!("../../cost_models/aby.toml")),
+    ("aby3.toml", include_str!("../../cost_models/aby3.toml")),
+    ("spdz2k.toml", include_str!("../../cost_models/spdz2k.toml")),
+    ("falcon.toml", include_str!("../../cost_models/falcon.toml")),
+    (
+        "secureml.toml",
+        include_str!("../../cost_models/secureml.toml"),
+    ),
+];
 
 /// Loads a framework by name or alias (built-in) or by path to a `.toml` file.
 pub fn load_framework(
