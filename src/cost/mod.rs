@@ -54,9 +54,15 @@ pub fn load_framework(
     }
     let wanted = spec.to_ascii_lowercase();
     for (file, text) in BUILTIN {
-        let model = CostModel::from_toml(text, &format!("cost_models/{file}"), overrides)?;
+        // Find the file by name first: `--set` names parameters of the wanted framework only.
+        let file = format!("cost_models/{file}");
+        let model = CostModel::from_toml(text, &file, &[])?;
         if model.framework.name == wanted || model.framework.aliases.contains(&wanted) {
-            return Ok(model);
+            return if overrides.is_empty() {
+                Ok(model)
+            } else {
+                CostModel::from_toml(text, &file, overrides)
+            };
         }
     }
     Err(CostModelError {
@@ -74,4 +80,17 @@ pub fn builtin_frameworks(overrides: &[(String, f64)]) -> Result<Vec<CostModel>,
         .iter()
         .map(|(file, text)| CostModel::from_toml(text, &format!("cost_models/{file}"), overrides))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_to_the_named_framework_only() {
+        let model = load_framework("cryptflow2", &[("ell".to_string(), 37.0)]).unwrap();
+        assert_eq!(model.param("ell"), Some(37.0));
+        let err = load_framework("cryptflow2", &[("nope".to_string(), 1.0)]).unwrap_err();
+        assert!(err.to_string().contains("cryptflow2.toml"), "{err}");
+    }
 }
