@@ -20,10 +20,29 @@ pub use vars::{op_vars, var_names};
 use std::path::Path;
 
 /// The built-in cost models: (file name, contents).
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "spu-semi2k.toml",
-    include_str!("../../cost_models/spu-semi2k.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "spu-semi2k.toml",
+        include_str!("../../cost_models/spu-semi2k.toml"),
+    ),
+    (
+        "cryptflow2.toml",
+        include_str!("../../cost_models/cryptflow2.toml"),
+    ),
+    (
+        "cheetah.toml",
+        include_str!("../../cost_models/cheetah.toml"),
+    ),
+    ("delphi.toml", include_str!("../../cost_models/delphi.toml")),
+    ("aby.toml", include_str!("../../cost_models/aby.toml")),
+    ("aby3.toml", include_str!("../../cost_models/aby3.toml")),
+    ("spdz2k.toml", include_str!("../../cost_models/spdz2k.toml")),
+    ("falcon.toml", include_str!("../../cost_models/falcon.toml")),
+    (
+        "secureml.toml",
+        include_str!("../../cost_models/secureml.toml"),
+    ),
+];
 
 /// Loads a framework by name or alias (built-in) or by path to a `.toml` file.
 pub fn load_framework(
@@ -35,9 +54,15 @@ pub fn load_framework(
     }
     let wanted = spec.to_ascii_lowercase();
     for (file, text) in BUILTIN {
-        let model = CostModel::from_toml(text, &format!("cost_models/{file}"), overrides)?;
+        // Find the file by name first: `--set` names parameters of the wanted framework only.
+        let file = format!("cost_models/{file}");
+        let model = CostModel::from_toml(text, &file, &[])?;
         if model.framework.name == wanted || model.framework.aliases.contains(&wanted) {
-            return Ok(model);
+            return if overrides.is_empty() {
+                Ok(model)
+            } else {
+                CostModel::from_toml(text, &file, overrides)
+            };
         }
     }
     Err(CostModelError {
@@ -55,4 +80,17 @@ pub fn builtin_frameworks(overrides: &[(String, f64)]) -> Result<Vec<CostModel>,
         .iter()
         .map(|(file, text)| CostModel::from_toml(text, &format!("cost_models/{file}"), overrides))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_to_the_named_framework_only() {
+        let model = load_framework("cryptflow2", &[("ell".to_string(), 37.0)]).unwrap();
+        assert_eq!(model.param("ell"), Some(37.0));
+        let err = load_framework("cryptflow2", &[("nope".to_string(), 1.0)]).unwrap_err();
+        assert!(err.to_string().contains("cryptflow2.toml"), "{err}");
+    }
 }
