@@ -50,7 +50,10 @@ pub fn table(rows: &[CompareRow]) -> String {
                 ]);
             }
             Err(e) => {
-                let first = e.lines().next().unwrap_or_default().to_string();
+                // The reason without the file and entry prefix, up to its parenthesis.
+                let first = e.lines().next().unwrap_or_default();
+                let reason = first.rsplit(": ").next().unwrap_or(first);
+                let first = reason.split(" (").next().unwrap_or(reason).to_string();
                 t.add_row([
                     name.clone(),
                     "-".into(),

@@ -22,9 +22,13 @@ pub fn bytes(bits: f64) -> String {
     format!("{value:.2} {unit}")
 }
 
-/// Seconds with a unit (`1.23 s`, `45.6 ms`).
+/// Seconds with a unit (`45.60 ms`, `1.23 s`, `2.50 h`, `3.10 d`).
 pub fn seconds(s: f64) -> String {
-    if s >= 1.0 {
+    if s >= 86_400.0 {
+        format!("{:.2} d", s / 86_400.0)
+    } else if s >= 3_600.0 {
+        format!("{:.2} h", s / 3_600.0)
+    } else if s >= 1.0 {
         format!("{s:.2} s")
     } else {
         format!("{:.2} ms", s * 1e3)
@@ -49,6 +53,7 @@ mod tests {
         assert_eq!(bytes(8.0 * 512.0), "512 B");
         assert_eq!(bytes(8.0 * 1_943_888.0), "1.94 MB");
         assert_eq!(seconds(0.0123), "12.30 ms");
+        assert_eq!(seconds(9_000.0), "2.50 h");
         assert_eq!(percent(1.0, 0.0), "-");
     }
 }
