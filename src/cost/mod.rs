@@ -20,10 +20,16 @@ pub use vars::{op_vars, var_names};
 use std::path::Path;
 
 /// The built-in cost models: (file name, contents).
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "spu-semi2k.toml",
-    include_str!("../../cost_models/spu-semi2k.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "spu-semi2k.toml",
+        include_str!("../../cost_models/spu-semi2k.toml"),
+    ),
+    (
+        "crypten.toml",
+        include_str!("../../cost_models/crypten.toml"),
+    ),
+];
 
 /// Loads a framework by name or alias (built-in) or by path to a `.toml` file.
 pub fn load_framework(
@@ -35,9 +41,16 @@ pub fn load_framework(
     }
     let wanted = spec.to_ascii_lowercase();
     for (file, text) in BUILTIN {
-        let model = CostModel::from_toml(text, &format!("cost_models/{file}"), overrides)?;
+        // Find the file by name first: `--set` names parameters of the wanted framework only,
+        // which the other files need not have.
+        let file = format!("cost_models/{file}");
+        let model = CostModel::from_toml(text, &file, &[])?;
         if model.framework.name == wanted || model.framework.aliases.contains(&wanted) {
-            return Ok(model);
+            return if overrides.is_empty() {
+                Ok(model)
+            } else {
+                CostModel::from_toml(text, &file, overrides)
+            };
         }
     }
     Err(CostModelError {
@@ -55,4 +68,20 @@ pub fn builtin_frameworks(overrides: &[(String, f64)]) -> Result<Vec<CostModel>,
         .iter()
         .map(|(file, text)| CostModel::from_toml(text, &format!("cost_models/{file}"), overrides))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_to_the_wanted_framework_only() {
+        let set = |name: &str, v: f64| vec![(name.to_string(), v)];
+        // a parameter only crypten.toml has
+        let m = load_framework("crypten", &set("exp_iterations", 9.0)).unwrap();
+        assert_eq!(m.param("exp_iterations"), Some(9.0));
+        let e = load_framework("crypten", &set("no_such_param", 1.0)).unwrap_err();
+        assert_eq!(e.file, "cost_models/crypten.toml");
+        assert_eq!(e.entry, "--set");
+    }
 }
