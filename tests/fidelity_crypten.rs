@@ -1,6 +1,7 @@
-//! `crypten` against real CrypTen 0.4.1 runs (tests/fixtures/groundtruth/results/crypten*):
-//! exact bytes (all parties and per party) and exact rounds, in total and per layer, on every
-//! measured inference spec. The expected values are read from the fixture JSON.
+//! `crypten` against real CrypTen 0.4.1 runs (tests/fixtures/groundtruth/results/crypten*,
+//! 2 parties, and results/crypten_3pc, 3 parties): exact bytes (all parties and per party)
+//! and exact rounds, in total and per layer, on every measured inference spec. The expected
+//! values are read from the fixture JSON.
 //!
 //! Conventions of the fixtures: `bytes_sent_total` = sum of CrypTen's per-party counters / 2,
 //! a party's counter = what it sends + what it receives, so the bytes a party sends are its
@@ -312,8 +313,60 @@ fn reference_figures_are_reproduced() {
         bytes(&one_op(Op::Relu, &[vec![1000]], &three)),
         (3.0 * 880.0 * n / 2.0, 16.0)
     );
-    assert_eq!(
-        bytes(&one_op(Op::Mul, &[vec![1000], vec![1000]], &three)),
-        ((64.0 + 2.0 * 48.0) * n / 2.0, 3.0)
-    );
+    let mul = one_op(Op::Mul, &[vec![1000], vec![1000]], &three);
+    assert_eq!(bytes(&mul), ((64.0 + 2.0 * 48.0) * n / 2.0, 3.0));
+    // a party sends half its counter: rank 0 also scatters and gathers the truncation
+    let sent: Vec<f64> = mul.party_online_bits.iter().map(|b| b / 8.0).collect();
+    assert_eq!(sent, vec![32.0 * n, 24.0 * n, 24.0 * n]);
+}
+
+/// Three parties (results/crypten_3pc: the same harness with `--parties 3`): every fixed-point
+/// truncation runs the wraps protocol (2 rounds; rank 0 sends more) and A2B adds the three
+/// parties' words with two sequential adders.
+macro_rules! exact_3pc {
+    ($($test:ident => $spec:literal),* $(,)?) => {$(
+        #[test]
+        fn $test() {
+            assert_exact("crypten_3pc", $spec, &[("parties", 3.0)]);
+        }
+    )*};
+}
+
+exact_3pc! {
+    three_parties_a_mlp_b1 => "a_mlp_b1",
+    three_parties_b_mlp_b32 => "b_mlp_b32",
+    three_parties_c_lenet_b1 => "c_lenet_b1",
+    three_parties_d_relu_1000 => "d_relu_1000",
+    three_parties_e_matmul_64 => "e_matmul_64",
+    three_parties_f_sigmoid_1000 => "f_sigmoid_1000",
+    three_parties_f_softmax_1000 => "f_softmax_1000",
+    three_parties_i_misc_layers => "i_misc_layers",
+    three_parties_j_layernorm => "j_layernorm",
+    three_parties_k_gelu_tanh_exp => "k_gelu_tanh_exp",
+    three_parties_l_attention => "l_attention",
+    three_parties_m_resblock => "m_resblock",
+    three_parties_n_depthwise => "n_depthwise",
+}
+
+#[test]
+fn three_parties_batchnorm_inv_var_equals_the_setup_phase() {
+    for name in ["i_misc_layers", "m_resblock"] {
+        let m = measured("crypten_3pc", name);
+        let (fwd, setup) = (&m["phases"]["forward"], &m["phases"]["setup"]);
+        let with = Profile::new(
+            &common::spec_graph(name),
+            &model(&[("parties", 3.0), ("batchnorm_inv_var_in_forward", 1.0)]),
+        )
+        .unwrap();
+        assert_eq!(
+            with.total.online_bits / 8.0,
+            f(&fwd["bytes_sent_total"]) + f(&setup["bytes_sent_total"]),
+            "{name}"
+        );
+        assert_eq!(
+            with.total.online_rounds,
+            f(&fwd["rounds"]) + f(&setup["rounds"]),
+            "{name}"
+        );
+    }
 }
