@@ -370,3 +370,52 @@ fn three_parties_batchnorm_inv_var_equals_the_setup_phase() {
         );
     }
 }
+
+/// Single CrypTen operations (results/crypten_ops, measure_ops.py there), 2 and 3 parties:
+/// each case names its IR op and inputs; the op alone must cost exactly what was measured.
+#[test]
+fn single_operations_are_exact() {
+    use hawkeye_mpc::graph::{ConstValue, ElemKind, Graph, ValueInfo, Visibility};
+    let mut mismatches = Vec::new();
+    let mut count = 0;
+    for (file, parties) in [("ops_2pc", 2.0), ("ops_3pc", 3.0)] {
+        let m = measured("crypten_ops", file);
+        assert_eq!(f(&m["parties"]), parties);
+        let model = model(&[("parties", parties)]);
+        for case in m["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let op: Op = serde_json::from_value(case["op"].clone()).unwrap();
+            let mut g = Graph::new(name);
+            let mut inputs = Vec::new();
+            for (i, input) in case["inputs"].as_array().unwrap().iter().enumerate() {
+                let shape: Vec<usize> = serde_json::from_value(input["shape"].clone()).unwrap();
+                let secret = input["visibility"] == "secret";
+                // gather indices are integers; a public tensor is a constant
+                let kind = if matches!(op, Op::Gather { .. }) && i == 1 {
+                    ElemKind::Int
+                } else {
+                    ElemKind::Real
+                };
+                let (src, vis) = if secret {
+                    (Op::Input, Visibility::Secret)
+                } else {
+                    (
+                        Op::Constant {
+                            value: ConstValue::Fill(1.0),
+                        },
+                        Visibility::Public,
+                    )
+                };
+                let v = ValueInfo::new(shape, kind, vis);
+                inputs.push(g.add_source(format!("x{i}"), "", src, v).unwrap());
+            }
+            let y = g.add(name, "", op, &inputs).unwrap();
+            g.set_outputs(vec![y]);
+            let p = Profile::new(&g, &model).unwrap();
+            compare(&format!("{file} {name}"), &p.total, case, &mut mismatches);
+            count += 1;
+        }
+    }
+    assert!(count >= 70, "{count} cases");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
