@@ -348,6 +348,26 @@ exact_3pc! {
     three_parties_n_depthwise => "n_depthwise",
 }
 
+/// Four parties (results/crypten_4pc): A2B adds the four parties' words in two levels
+/// (2n then n elements), the truncation scatters and gathers 3 pieces at rank 0.
+macro_rules! exact_4pc {
+    ($($test:ident => $spec:literal),* $(,)?) => {$(
+        #[test]
+        fn $test() {
+            assert_exact("crypten_4pc", $spec, &[("parties", 4.0)]);
+        }
+    )*};
+}
+
+exact_4pc! {
+    four_parties_d_relu_1000 => "d_relu_1000",
+    four_parties_e_matmul_64 => "e_matmul_64",
+    four_parties_f_softmax_1000 => "f_softmax_1000",
+    four_parties_i_misc_layers => "i_misc_layers",
+    four_parties_k_gelu_tanh_exp => "k_gelu_tanh_exp",
+    four_parties_l_attention => "l_attention",
+}
+
 #[test]
 fn three_parties_batchnorm_inv_var_equals_the_setup_phase() {
     for name in ["i_misc_layers", "m_resblock"] {
@@ -371,14 +391,14 @@ fn three_parties_batchnorm_inv_var_equals_the_setup_phase() {
     }
 }
 
-/// Single CrypTen operations (results/crypten_ops, measure_ops.py there), 2 and 3 parties:
+/// Single CrypTen operations (results/crypten_ops, measure_ops.py there), 2, 3 and 4 parties:
 /// each case names its IR op and inputs; the op alone must cost exactly what was measured.
 #[test]
 fn single_operations_are_exact() {
     use hawkeye_mpc::graph::{ConstValue, ElemKind, Graph, ValueInfo, Visibility};
     let mut mismatches = Vec::new();
     let mut count = 0;
-    for (file, parties) in [("ops_2pc", 2.0), ("ops_3pc", 3.0)] {
+    for (file, parties) in [("ops_2pc", 2.0), ("ops_3pc", 3.0), ("ops_4pc", 4.0)] {
         let m = measured("crypten_ops", file);
         assert_eq!(f(&m["parties"]), parties);
         let model = model(&[("parties", parties)]);
@@ -416,6 +436,6 @@ fn single_operations_are_exact() {
             count += 1;
         }
     }
-    assert!(count >= 70, "{count} cases");
+    assert!(count >= 100, "{count} cases");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
