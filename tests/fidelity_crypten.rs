@@ -181,28 +181,34 @@ fn gelu_through_erf_is_exact() {
 }
 
 /// BatchNorm's inv_sqrt on C runs at model.eval() (the setup phase): with it moved into the
-/// op, the forward equals the measured forward + setup.
+/// op, the forward equals the measured forward + setup (2, 3 and 4 parties).
 #[test]
 fn batchnorm_inv_var_equals_the_setup_phase() {
-    for name in ["i_misc_layers", "m_resblock"] {
-        let m = measured("crypten", name);
-        let (fwd, setup) = (&m["phases"]["forward"], &m["phases"]["setup"]);
-        assert!(f(&setup["bytes_sent_total"]) > 0.0, "{name}");
-        let with = Profile::new(
-            &common::spec_graph(name),
-            &model(&[("batchnorm_inv_var_in_forward", 1.0)]),
-        )
-        .unwrap();
-        assert_eq!(
-            with.total.online_bits / 8.0,
-            f(&fwd["bytes_sent_total"]) + f(&setup["bytes_sent_total"]),
-            "{name}"
-        );
-        assert_eq!(
-            with.total.online_rounds,
-            f(&fwd["rounds"]) + f(&setup["rounds"]),
-            "{name}"
-        );
+    for (dir, parties, names) in [
+        ("crypten", 2.0, &["i_misc_layers", "m_resblock"][..]),
+        ("crypten_3pc", 3.0, &["i_misc_layers", "m_resblock"][..]),
+        ("crypten_4pc", 4.0, &["i_misc_layers"][..]),
+    ] {
+        for name in names {
+            let m = measured(dir, name);
+            let (fwd, setup) = (&m["phases"]["forward"], &m["phases"]["setup"]);
+            assert!(f(&setup["bytes_sent_total"]) > 0.0, "{dir} {name}");
+            let with = Profile::new(
+                &common::spec_graph(name),
+                &model(&[("parties", parties), ("batchnorm_inv_var_in_forward", 1.0)]),
+            )
+            .unwrap();
+            assert_eq!(
+                with.total.online_bits / 8.0,
+                f(&fwd["bytes_sent_total"]) + f(&setup["bytes_sent_total"]),
+                "{dir} {name}"
+            );
+            assert_eq!(
+                with.total.online_rounds,
+                f(&fwd["rounds"]) + f(&setup["rounds"]),
+                "{dir} {name}"
+            );
+        }
     }
 }
 
@@ -366,29 +372,6 @@ exact_4pc! {
     four_parties_i_misc_layers => "i_misc_layers",
     four_parties_k_gelu_tanh_exp => "k_gelu_tanh_exp",
     four_parties_l_attention => "l_attention",
-}
-
-#[test]
-fn three_parties_batchnorm_inv_var_equals_the_setup_phase() {
-    for name in ["i_misc_layers", "m_resblock"] {
-        let m = measured("crypten_3pc", name);
-        let (fwd, setup) = (&m["phases"]["forward"], &m["phases"]["setup"]);
-        let with = Profile::new(
-            &common::spec_graph(name),
-            &model(&[("parties", 3.0), ("batchnorm_inv_var_in_forward", 1.0)]),
-        )
-        .unwrap();
-        assert_eq!(
-            with.total.online_bits / 8.0,
-            f(&fwd["bytes_sent_total"]) + f(&setup["bytes_sent_total"]),
-            "{name}"
-        );
-        assert_eq!(
-            with.total.online_rounds,
-            f(&fwd["rounds"]) + f(&setup["rounds"]),
-            "{name}"
-        );
-    }
 }
 
 /// Single CrypTen operations (results/crypten_ops, measure_ops.py there), 2, 3 and 4 parties:
