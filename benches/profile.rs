@@ -39,7 +39,7 @@ const MODELS: &[(&str, ZooOptions)] = &[
 ];
 
 fn profile_models(c: &mut Criterion) {
-    let frameworks = cost::builtin_frameworks(&[]).expect("built-in cost models load");
+    let frameworks = cost::builtin_frameworks().expect("built-in cost models load");
     for (name, options) in MODELS {
         let Some(graph) = zoo::build(name, options) else {
             continue;

@@ -36,11 +36,7 @@ enum Command {
     /// List the built-in models with parameter and MAC counts.
     Models,
     /// List the built-in frameworks (cost models) with their parameters and provenance.
-    Frameworks {
-        /// Override cost-model parameters (NAME=VALUE, repeatable).
-        #[arg(long = "set", value_name = "NAME=VALUE")]
-        set: Vec<String>,
-    },
+    Frameworks,
     /// Show a model's nodes: module path, op, shapes, visibility, parameters.
     #[command(
         after_help = "Examples:\n  hawkeye show lenet5\n  hawkeye show model.json --format json"
@@ -246,8 +242,8 @@ fn profile(
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Models => print!("{}", report::catalog::models(zoo::MODELS)),
-        Command::Frameworks { set } => {
-            let models = cost::builtin_frameworks(&parse_overrides(&set)?)?;
+        Command::Frameworks => {
+            let models = cost::builtin_frameworks()?;
             print!("{}", report::catalog::frameworks(&models));
         }
         Command::Show { model, zoo, format } => {
@@ -309,7 +305,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let g = zoo.load(&model)?;
             let models: Vec<CostModel> = if frameworks == "all" {
-                cost::builtin_frameworks(&[])?
+                cost::builtin_frameworks()?
             } else {
                 frameworks
                     .split(',')

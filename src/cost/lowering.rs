@@ -208,8 +208,8 @@ fn call(
         Callee::Primitive(p) => {
             let prim = &model.primitives[p];
             let entry = format!("primitives.{}", prim.name);
-            let value = |f: &Formula| -> Result<f64, CostModelError> {
-                let v = f.eval(&callee_vars).map_err(|r| {
+            let value_in = |f: &Formula, vars: &Vars| -> Result<f64, CostModelError> {
+                let v = f.eval(vars).map_err(|r| {
                     model.error(&entry, format!("{r} (called from {})", step.place))
                 })?;
                 if v < 0.0 {
@@ -224,6 +224,7 @@ fn call(
                 }
                 Ok(v)
             };
+            let value = |f: &Formula| value_in(f, &callee_vars);
             let parties = model.parties();
             let party_online_bits = match &prim.online_bits {
                 PartyBits::Symmetric(total) => {
@@ -239,6 +240,13 @@ fn call(
                     }
                     per.iter().map(&value).collect::<Result<_, _>>()?
                 }
+                PartyBits::OfParty(of) => (0..parties)
+                    .map(|party| {
+                        let mut vars = callee_vars.clone();
+                        vars.set("party", party as f64);
+                        value_in(of, &vars)
+                    })
+                    .collect::<Result<_, _>>()?,
             };
             Ok(CostNode {
                 label,

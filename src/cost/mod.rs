@@ -42,6 +42,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "secureml.toml",
         include_str!("../../cost_models/secureml.toml"),
     ),
+    (
+        "crypten.toml",
+        include_str!("../../cost_models/crypten.toml"),
+    ),
 ];
 
 /// Loads a framework by name or alias (built-in) or by path to a `.toml` file.
@@ -54,7 +58,8 @@ pub fn load_framework(
     }
     let wanted = spec.to_ascii_lowercase();
     for (file, text) in BUILTIN {
-        // Find the file by name first: `--set` names parameters of the wanted framework only.
+        // Find the file by name first: `--set` names parameters of the wanted framework only,
+        // which the other files need not have.
         let file = format!("cost_models/{file}");
         let model = CostModel::from_toml(text, &file, &[])?;
         if model.framework.name == wanted || model.framework.aliases.contains(&wanted) {
@@ -74,11 +79,11 @@ pub fn load_framework(
     })
 }
 
-/// Loads every built-in framework.
-pub fn builtin_frameworks(overrides: &[(String, f64)]) -> Result<Vec<CostModel>, CostModelError> {
+/// Loads every built-in framework with its default parameters.
+pub fn builtin_frameworks() -> Result<Vec<CostModel>, CostModelError> {
     BUILTIN
         .iter()
-        .map(|(file, text)| CostModel::from_toml(text, &format!("cost_models/{file}"), overrides))
+        .map(|(file, text)| CostModel::from_toml(text, &format!("cost_models/{file}"), &[]))
         .collect()
 }
 
@@ -92,5 +97,12 @@ mod tests {
         assert_eq!(model.param("ell"), Some(37.0));
         let err = load_framework("cryptflow2", &[("nope".to_string(), 1.0)]).unwrap_err();
         assert!(err.to_string().contains("cryptflow2.toml"), "{err}");
+        let set = |name: &str, v: f64| vec![(name.to_string(), v)];
+        // a parameter only crypten.toml has
+        let m = load_framework("crypten", &set("exp_iterations", 9.0)).unwrap();
+        assert_eq!(m.param("exp_iterations"), Some(9.0));
+        let e = load_framework("crypten", &set("no_such_param", 1.0)).unwrap_err();
+        assert_eq!(e.file, "cost_models/crypten.toml");
+        assert_eq!(e.entry, "--set");
     }
 }

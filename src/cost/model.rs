@@ -7,7 +7,9 @@
 //! - `[params]`: protocol parameters (`ring`, `frac`, `parties`, iteration counts ...), numbers
 //!   that `--set name=value` overrides;
 //! - `[primitives.NAME]`: closed-form `online_bits` (total over all parties, or
-//!   `online_bits_per_party = [..]`), `online_rounds`, `offline_bits`, `offline_rounds`;
+//!   `online_bits_per_party = [..]`, or `online_bits_of_party`: one formula of the variable
+//!   `party` = 0, 1, .. for every party, when the party count is a parameter), `online_rounds`,
+//!   `offline_bits`, `offline_rounds`;
 //! - `[functions.NAME]`: reusable lowerings (`args = [..]`, `steps = [..]`), the sub-ops of the
 //!   call chain (exp, reciprocal, a comparison tree ...);
 //! - `[ops.OP]`: the lowering of an IR op, one step list per operand-visibility pattern
@@ -105,6 +107,7 @@ struct PrimitiveSpec {
     source: String,
     online_bits: Option<String>,
     online_bits_per_party: Option<Vec<String>>,
+    online_bits_of_party: Option<String>,
     #[serde(default = "zero")]
     online_rounds: String,
     #[serde(default = "zero")]
@@ -174,6 +177,8 @@ pub enum PartyBits {
     Symmetric(Formula),
     /// Bits sent by each party.
     PerParty(Vec<Formula>),
+    /// Bits sent by party `party` (bound to 0, 1, .. in turn).
+    OfParty(Formula),
 }
 
 /// What a step calls.
@@ -313,17 +318,24 @@ impl CostModel {
         let mut primitives = Vec::new();
         for (name, p) in &spec.primitives {
             let entry = format!("primitives.{name}");
-            let online_bits = match (&p.online_bits, &p.online_bits_per_party) {
-                (Some(total), None) => PartyBits::Symmetric(parse(&entry, total)?),
-                (None, Some(per)) => PartyBits::PerParty(
+            let online_bits = match (
+                &p.online_bits,
+                &p.online_bits_per_party,
+                &p.online_bits_of_party,
+            ) {
+                (Some(total), None, None) => PartyBits::Symmetric(parse(&entry, total)?),
+                (None, Some(per), None) => PartyBits::PerParty(
                     per.iter()
                         .map(|t| parse(&entry, t))
                         .collect::<Result<_, _>>()?,
                 ),
+                (None, None, Some(of)) => PartyBits::OfParty(parse(&entry, of)?),
                 _ => {
                     return Err(err(
                         &entry,
-                        "give exactly one of online_bits or online_bits_per_party".to_string(),
+                        "give exactly one of online_bits, online_bits_per_party or \
+                         online_bits_of_party"
+                            .to_string(),
                     ))
                 }
             };
@@ -671,7 +683,30 @@ ring = 64
         let e = load("[primitives.open]\nonline_bits = \"-ring*n\"\n[ops.relu]\ns = [{ call = \"open\", n = \"out\" }]").unwrap_err();
         assert!(e.to_string().contains("negative"), "{e}");
 
+        let e = load("[primitives.open]\nonline_bits = \"n\"\nonline_bits_of_party = \"n\"\n[ops.relu]\ns = [{ call = \"open\", n = \"out\" }]").unwrap_err();
+        assert!(e.to_string().contains("exactly one of"), "{e}");
+
         let e = load("[params]\nx = ").unwrap_err();
         assert!(e.to_string().starts_with("toy.toml: line "), "{e}");
+    }
+
+    #[test]
+    fn bits_of_party_is_evaluated_for_each_party() {
+        let m = CostModel::from_toml(
+            &format!(
+                "{HEADER}[primitives.gather]\nargs = [\"n\"]\n\
+                 online_bits_of_party = \"ring * n * ((party == 0) * (parties - 1) + (party > 0))\"\n\
+                 [ops.relu]\ns = [{{ call = \"gather\", n = \"out\" }}]"
+            ),
+            "toy.toml",
+            &[("parties".to_string(), 3.0)],
+        )
+        .unwrap();
+        let steps = &m.ops["relu"].cases[0].1;
+        let mut scope = m.base_vars();
+        scope.set("out", 10.0);
+        let nodes = super::super::lowering::expand_steps(&m, steps, &scope, 0).unwrap();
+        assert_eq!(nodes[0].cost.party_online_bits, vec![1280.0, 640.0, 640.0]);
+        assert_eq!(nodes[0].cost.online_bits, 2560.0);
     }
 }
