@@ -148,25 +148,30 @@ fn scale_children(children: &mut [CostNode], times: f64, levels: f64) {
     }
 }
 
-/// Sums iterations of a loop child by child (all iterations share the same call structure
-/// label by label; differing ones are appended).
+/// Sums iterations of a loop child by child, recursively (iterations share their call
+/// structure label by label; children found in one iteration only are appended).
 fn merge_children(iterations: Vec<CostNode>) -> Vec<CostNode> {
     let mut merged: Vec<CostNode> = Vec::new();
     for it in iterations {
-        for child in it.children {
-            match merged
-                .iter_mut()
-                .find(|m| m.label == child.label && m.kind == child.kind)
-            {
-                Some(m) => {
-                    m.cost.add(&child.cost);
-                    m.calls += child.calls;
-                }
-                None => merged.push(child),
-            }
-        }
+        merge_into(&mut merged, it.children);
     }
     merged
+}
+
+fn merge_into(merged: &mut Vec<CostNode>, nodes: Vec<CostNode>) {
+    for node in nodes {
+        match merged
+            .iter_mut()
+            .find(|m| m.label == node.label && m.kind == node.kind)
+        {
+            Some(m) => {
+                m.cost.add(&node.cost);
+                m.calls += node.calls;
+                merge_into(&mut m.children, node.children);
+            }
+            None => merged.push(node),
+        }
+    }
 }
 
 /// Evaluates one call of a step's callee in the caller's scope.
