@@ -393,7 +393,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
                     shape_string(&x.shape)
                 ));
             }
-            if !(*eps > 0.0) {
+            if eps.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 return Err(format!("batch_norm eps must be positive, got {eps}"));
             }
             let c = x.shape[1];
@@ -408,7 +408,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
         Op::LayerNorm { axis, eps } => {
             let x = inputs[0];
             let a = normalize_axis(*axis, x.shape.len())?;
-            if !(*eps > 0.0) {
+            if eps.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
                 return Err(format!("layer_norm eps must be positive, got {eps}"));
             }
             for (what, v) in ["weight", "bias"].iter().zip(&inputs[1..]) {
