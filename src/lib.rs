@@ -5,5 +5,6 @@
 //! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
 //! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models.
 
+pub mod frontend;
 pub mod graph;
 pub mod zoo;
