@@ -141,21 +141,19 @@ fn value_info(name: &str, kind: ElemKind, shape: &[usize], doc: Option<String>) 
 pub fn placeholder(name: &str, role: ParamRole, numel: usize) -> Vec<u8> {
     let mut state = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    let mut out = Vec::with_capacity(numel * 4);
-    for _ in 0..numel {
-        // splitmix64
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
-        let v = match role {
-            ParamRole::RunningVar => 1.0 + 0.01 * u,
-            _ => 0.02 * u - 0.01,
-        };
-        out.extend((v as f32).to_le_bytes());
+    }) | 1;
+    let (scale, offset) = match role {
+        ParamRole::RunningVar => (0.01 / (1u64 << 24) as f32, 1.0),
+        _ => (0.02 / (1u64 << 24) as f32, -0.01),
+    };
+    let mut out = vec![0u8; numel * 4];
+    for chunk in out.chunks_exact_mut(4) {
+        // xorshift64*: cheap enough for billions of values.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let u = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32;
+        chunk.copy_from_slice(&(u * scale + offset).to_le_bytes());
     }
     out
 }
@@ -818,8 +816,9 @@ impl<'g, 'w> Exporter<'g, 'w> {
             marker.op = Some(n.op.clone());
             marker.inputs = if n.op.is_source() { None } else { op_inputs };
         }
-        // The primary node: the IR name when it is already ONNX-style, else a scoped name.
-        let onnx_name = if !n.name.is_empty() && module_of_node(&n.name) == n.module {
+        // The primary node: the IR name when it already is a PyTorch-style name of its module
+        // (`/a/b/Op`), else a generated one.
+        let onnx_name = if n.name.starts_with('/') && module_of_node(&n.name) == n.module {
             n.name.clone()
         } else {
             self.fresh_node(&format!("{scope}{}", e.op_type))
@@ -954,7 +953,7 @@ fn build(g: &Graph, sink: Sink) -> Result<ModelProto, OnnxError> {
             Op::Input | Op::Parameter { .. } => {
                 ex.value_names.insert(n.name.clone());
             }
-            _ if !n.name.is_empty() && module_of_node(&n.name) == n.module => {
+            _ if n.name.starts_with('/') && module_of_node(&n.name) == n.module => {
                 ex.node_names.insert(n.name.clone());
             }
             _ => {}
@@ -1011,7 +1010,27 @@ fn build(g: &Graph, sink: Sink) -> Result<ModelProto, OnnxError> {
     })
 }
 
+/// Protobuf messages cannot exceed 2 GiB; bigger models need external data.
+pub const PROTOBUF_LIMIT: u64 = (1 << 31) - (1 << 20);
+
+fn weight_bytes(g: &Graph) -> u64 {
+    g.node_ids()
+        .filter(|&i| matches!(g.node(i).op, Op::Parameter { .. }))
+        .map(|i| g.node(i).value.numel() as u64 * 4)
+        .sum()
+}
+
 pub fn export_bytes(g: &Graph) -> Result<Vec<u8>, OnnxError> {
+    let total = weight_bytes(g);
+    if total > PROTOBUF_LIMIT {
+        return Err(OnnxError::Export {
+            graph: g.name.clone(),
+            reason: format!(
+                "{total} bytes of weights exceed the 2 GiB protobuf limit; export to a file, \
+                 which puts them in external data"
+            ),
+        });
+    }
     Ok(build(g, Sink::Inline)?.encode_to_vec())
 }
 
@@ -1021,11 +1040,7 @@ pub fn export_file(g: &Graph, path: &Path) -> Result<(), OnnxError> {
         file: file.clone(),
         source,
     };
-    let total: u64 = g
-        .node_ids()
-        .filter(|&i| matches!(g.node(i).op, Op::Parameter { .. }))
-        .map(|i| g.node(i).value.numel() as u64 * 4)
-        .sum();
+    let total = weight_bytes(g);
     let external = total > INLINE_LIMIT
         || g.weights()
             .values()
