@@ -27,7 +27,8 @@ use std::path::Path;
 /// Opset of exported models.
 pub const EXPORT_OPSET: i64 = 17;
 
-/// Weights above this many bytes go to an external data file in [`export_file`].
+/// Weights above this many bytes go to an external data file in
+/// [`export_file`](super::export_file).
 pub const INLINE_LIMIT: u64 = 1 << 30;
 
 type R<T> = Result<T, String>;

@@ -18,7 +18,8 @@
 //!
 //! [`export_file`] / [`export_bytes`] write any graph as an ONNX model (IR version 8, opset
 //! 17) named the same way (`/a/b/OpType` nodes, `module.weight` initializers), runnable by
-//! onnxruntime. Parameter values come from the graph's recorded [`WeightData`] (imported
+//! onnxruntime. Parameter values come from the graph's recorded
+//! [`WeightData`](crate::graph::WeightData) (imported
 //! models keep theirs, also from external data files); parameters without recorded values
 //! (zoo models, stripped files) get deterministic placeholders: uniform in ±0.01, seeded by the
 //! parameter name (running variances 1 + uniform(0, 0.01), so batch norm stays finite). Facts
@@ -65,13 +66,11 @@ pub mod proto;
 mod tensor;
 
 pub use error::{OnnxError, UnsupportedOp};
-pub use export::EXPORT_OPSET;
+pub use export::{placeholder, EXPORT_OPSET, INLINE_LIMIT, PROTOBUF_LIMIT};
 pub use import::OPSETS;
 pub use naming::{module_of_node, node_scope, Marker};
 
 use crate::graph::Graph;
-#[allow(unused_imports)]
-use crate::graph::WeightData;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -149,7 +148,7 @@ pub fn import_bytes(bytes: &[u8], bindings: &DimBindings) -> Result<Graph, OnnxE
 }
 
 /// Writes `graph` as an ONNX model. Weights are embedded, except when the graph refers to
-/// external weight files or its weights exceed [`export::INLINE_LIMIT`] bytes: then all
+/// external weight files or its weights exceed [`INLINE_LIMIT`] bytes: then all
 /// weights go to `<file name>.data` beside the model (ONNX external data).
 pub fn export_file(graph: &Graph, path: impl AsRef<Path>) -> Result<(), OnnxError> {
     export::export_file(graph, path.as_ref())

@@ -820,6 +820,7 @@ pub fn fold(
         }
         "Slice" => {
             let t = x()?;
+            limit(&t.dims)?;
             let starts = need(inputs, 1, "starts")?.i64s()?;
             let ends = need(inputs, 2, "ends")?.i64s()?;
             let r = t.dims.len();
