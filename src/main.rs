@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::cost::{self, CostModel};
-use hawkeye_mpc::frontend;
+use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
@@ -24,7 +24,8 @@ network costs under secure multi-party computation frameworks, and where they ar
   hawkeye profile mlp --framework crypten --format json
   hawkeye profile lenet5 --framework semi2k --group-by primitive --flamegraph lenet.svg
   hawkeye compare bert-tiny --frameworks all
-  hawkeye export resnet18 --batch 4 -o resnet18.json"
+  hawkeye export resnet18 --batch 4 -o resnet18.json
+  hawkeye profile model.onnx --framework crypten --batch 8 --dim seq=128"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -42,21 +43,23 @@ enum Command {
         after_help = "Examples:\n  hawkeye show lenet5\n  hawkeye show model.json --format json"
     )]
     Show {
-        /// Zoo model name or model file (.json)
+        /// Zoo model name or model file (.json, .onnx)
         model: String,
         #[command(flatten)]
         zoo: ZooArgs,
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
-    /// Write a model to a file in the native JSON format.
-    #[command(after_help = "Example:\n  hawkeye export resnet50 --batch 8 -o resnet50.json")]
+    /// Write a model to a file: native JSON (.json) or ONNX (.onnx).
+    #[command(
+        after_help = "Examples:\n  hawkeye export resnet50 --batch 8 -o resnet50.json\n  hawkeye export bert-tiny --seq-len 64 -o bert.onnx"
+    )]
     Export {
-        /// Zoo model name or model file (.json)
+        /// Zoo model name or model file (.json, .onnx)
         model: String,
         #[command(flatten)]
         zoo: ZooArgs,
-        /// Output file (.json)
+        /// Output file (.json or .onnx)
         #[arg(short, long)]
         output: PathBuf,
     },
@@ -67,7 +70,7 @@ enum Command {
   hawkeye profile lenet5 --framework my_framework.toml --set ring=32 --format json
   hawkeye profile bert-tiny --framework semi2k --depth 3 --top 5 --flamegraph bert.svg")]
     Profile {
-        /// Zoo model name or model file (.json)
+        /// Zoo model name or model file (.json, .onnx)
         model: String,
         #[command(flatten)]
         zoo: ZooArgs,
@@ -93,7 +96,7 @@ enum Command {
         after_help = "Examples:\n  hawkeye compare resnet18\n  hawkeye compare mlp --frameworks crypten,spu-semi2k"
     )]
     Compare {
-        /// Zoo model name or model file (.json)
+        /// Zoo model name or model file (.json, .onnx)
         model: String,
         #[command(flatten)]
         zoo: ZooArgs,
@@ -108,9 +111,12 @@ enum Command {
 
 #[derive(Args)]
 struct ZooArgs {
-    /// Batch size (zoo models)
+    /// Batch size (zoo models; binds the symbolic batch dim of ONNX inputs)
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Bind a symbolic ONNX input dim (NAME=VALUE, repeatable), e.g. --dim seq=128
+    #[arg(long = "dim", value_name = "NAME=VALUE")]
+    dims: Vec<String>,
     /// Input resolution (vision zoo models)
     #[arg(long)]
     resolution: Option<usize>,
@@ -189,18 +195,25 @@ impl From<GroupArg> for GroupBy {
 }
 
 impl ZooArgs {
-    fn options(&self) -> Result<ZooOptions> {
+    fn options(&self) -> Result<LoadOptions> {
         if self.batch == 0 {
             bail!("--batch must be at least 1");
         }
         if self.resolution == Some(0) || self.seq_len == Some(0) || self.classes == Some(0) {
             bail!("--resolution, --seq-len and --classes must be at least 1");
         }
-        Ok(ZooOptions {
-            batch: self.batch,
-            resolution: self.resolution,
-            seq_len: self.seq_len,
-            classes: self.classes,
+        let mut dims = DimBindings::new().batch(self.batch);
+        for d in &self.dims {
+            dims.parse_binding(d).map_err(anyhow::Error::msg)?;
+        }
+        Ok(LoadOptions {
+            zoo: ZooOptions {
+                batch: self.batch,
+                resolution: self.resolution,
+                seq_len: self.seq_len,
+                classes: self.classes,
+            },
+            dims,
         })
     }
 
@@ -255,12 +268,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Export { model, zoo, output } => {
             let g = zoo.load(&model)?;
-            match output.extension().and_then(|e| e.to_str()) {
-                Some(e) if e.eq_ignore_ascii_case("json") => {
-                    frontend::json::write_file(&g, &output)?
-                }
-                _ => bail!("{}: the output must be a .json file", output.display()),
-            }
+            frontend::write_model(&g, &output)?;
             eprintln!("wrote {} ({} nodes)", output.display(), g.len());
         }
         Command::Profile {

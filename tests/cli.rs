@@ -125,7 +125,7 @@ fn export_then_show_round_trips() {
 fn bad_arguments_fail_with_a_reason() {
     assert_eq!(
         failure(&["show", "nosuchmodel"]),
-        "error: 'nosuchmodel' is neither a zoo model (see `hawkeye models`) nor a .json model file\n"
+        "error: 'nosuchmodel' is neither a zoo model (see `hawkeye models`) nor a .json or .onnx model file\n"
     );
     assert!(failure(&["profile", "mlp", "-f", "nosuch"]).contains("unknown framework 'nosuch'"));
     assert!(

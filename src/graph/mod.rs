@@ -21,11 +21,13 @@ mod error;
 mod op;
 mod shape;
 mod value;
+mod weights;
 
 pub use error::GraphError;
 pub use op::{ConstValue, Op, ParamRole};
 pub use shape::{broadcast, normalize_axis, slice_bounds};
 pub use value::{numel, shape_string, ElemKind, Phase, Shape, ValueInfo, Visibility};
+pub use weights::WeightData;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -57,6 +59,9 @@ pub struct Graph {
     by_name: HashMap<String, NodeId>,
     /// Phase given to nodes added from now on.
     current_phase: Phase,
+    /// Stored values of parameters, by parameter node name (only for graphs imported from
+    /// files that carry weights; see [`WeightData`]). Not part of graph equality.
+    weights: HashMap<String, WeightData>,
 }
 
 impl Graph {
@@ -67,7 +72,28 @@ impl Graph {
             outputs: Vec::new(),
             by_name: HashMap::new(),
             current_phase: Phase::Forward,
+            weights: HashMap::new(),
         }
+    }
+
+    /// The phase given to nodes added from now on.
+    pub fn phase(&self) -> Phase {
+        self.current_phase
+    }
+
+    /// Records where the values of parameter `name` are stored.
+    pub fn set_weight(&mut self, name: impl Into<String>, data: WeightData) {
+        self.weights.insert(name.into(), data);
+    }
+
+    /// The stored values of parameter `name`, if the graph carries them.
+    pub fn weight(&self, name: &str) -> Option<&WeightData> {
+        self.weights.get(name)
+    }
+
+    /// All stored parameter values, by parameter name.
+    pub fn weights(&self) -> &HashMap<String, WeightData> {
+        &self.weights
     }
 
     /// Sets the phase of nodes added from now on (autograd and optimizer builders).
@@ -306,7 +332,8 @@ impl Graph {
     }
 }
 
-/// Structural equality: same name, nodes (with inputs in order) and outputs.
+/// Structural equality: same name, nodes (with inputs in order) and outputs. Stored weight
+/// values are not compared.
 impl PartialEq for Graph {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name

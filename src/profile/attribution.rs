@@ -112,6 +112,9 @@ impl Profile {
             let NodeCosting::Chain { chain } = &n.costing else {
                 continue;
             };
+            if chain.cost.is_zero() {
+                continue;
+            }
             let mut leaves = Vec::new();
             chain_paths(chain, &mut Vec::new(), &mut leaves);
             for (chain_path, cost) in leaves {
