@@ -3,11 +3,13 @@
 //!
 //! The pipeline, one module per stage:
 //! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
-//! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models.
+//! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models;
+//! `interpret` evaluates a graph on concrete tensors, in `f64` or emulated MPC fixed-point.
 
 pub mod cost;
 pub mod frontend;
 pub mod graph;
+pub mod interpret;
 pub mod profile;
 pub mod report;
 pub mod zoo;
