@@ -3,11 +3,13 @@
 //!
 //! The pipeline, one module per stage:
 //! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
-//! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models.
+//! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models;
+//! `optimize` rewrites a graph into a cheaper equivalent one with e-graphs.
 
 pub mod cost;
 pub mod frontend;
 pub mod graph;
+pub mod optimize;
 pub mod profile;
 pub mod report;
 pub mod zoo;
