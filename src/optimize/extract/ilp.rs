@@ -13,7 +13,7 @@ use crate::optimize::cost::NodeCosts;
 use egg::{Id, Language};
 use good_lp::{
     microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable,
-    WithInitialSolution, WithTimeLimit,
+    WithInitialSolution, WithMipGap, WithTimeLimit,
 };
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -103,6 +103,11 @@ pub fn extract(
             e
         };
         let mut constraints = vec![class_sum(root).geq(1.0)];
+        // At most one e-node per e-class: never needed by a minimum, but tightens the
+        // relaxation.
+        for &c in &reach {
+            constraints.push(class_sum(c).leq(1.0));
+        }
         for (&(c, i), &v) in &x {
             let children: HashSet<Id> = egraph[c].nodes[i]
                 .children()
@@ -135,7 +140,9 @@ pub fn extract(
             .minimise(objective)
             .using(microlp)
             .with_time_limit(remaining.as_secs_f64())
-            .with_initial_solution(initial);
+            .with_initial_solution(initial)
+            .with_mip_gap(1e-6)
+            .expect("a small positive gap");
         for c in constraints {
             model.add_constraint(c);
         }
