@@ -15,7 +15,7 @@ use good_lp::{
     microlp, variable, Expression, ProblemVariables, Solution, SolverModel, Variable,
     WithInitialSolution, WithMipGap, WithTimeLimit,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// What the ILP did, for the summary.
@@ -81,7 +81,8 @@ pub fn extract(
             break;
         }
         let mut vars = ProblemVariables::new();
-        let mut x: HashMap<(Id, usize), Variable> = HashMap::new();
+        // Ordered, so the solver sees the same problem on every run.
+        let mut x: BTreeMap<(Id, usize), Variable> = BTreeMap::new();
         for &c in &reach {
             for i in 0..egraph[c].nodes.len() {
                 if costs.of(c)[i].is_finite() {
@@ -109,7 +110,7 @@ pub fn extract(
             constraints.push(class_sum(c).leq(1.0));
         }
         for (&(c, i), &v) in &x {
-            let children: HashSet<Id> = egraph[c].nodes[i]
+            let children: BTreeSet<Id> = egraph[c].nodes[i]
                 .children()
                 .iter()
                 .map(|&ch| egraph.find(ch))
