@@ -119,6 +119,7 @@ enum Command {
         /// Extraction: greedy (DAG-aware) or ilp (greedy, then an exact ILP within --ilp-seconds)
         #[arg(long = "extract", value_enum, default_value_t = ExtractArg::Greedy)]
         extract: ExtractArg,
+        /// Time limit of the ILP solver (with --extract ilp)
         #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
         ilp_seconds: f64,
         /// Stop saturating above this many e-nodes
@@ -139,6 +140,7 @@ enum Command {
         /// Module path depth of the per-module table (default: the deepest that fits a screen)
         #[arg(long)]
         depth: Option<usize>,
+        /// Text tables, or JSON with every rewritten node
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
@@ -395,6 +397,9 @@ fn run(cli: Cli) -> Result<()> {
                     bail!("--time-limit must be a positive number of seconds");
                 }
                 limits.time = std::time::Duration::from_secs_f64(t);
+            }
+            if !(ilp_seconds.is_finite() && ilp_seconds >= 0.0) {
+                bail!("--ilp-seconds must be a number of seconds >= 0");
             }
             let options = Options {
                 objective,

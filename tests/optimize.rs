@@ -283,3 +283,48 @@ fn tree_cost_overcounts_residual_graphs() {
     );
     assert!(tree > 10.0 * dag, "tree {tree} vs DAG {dag}");
 }
+
+/// Tight limits stop saturation early; what was found is still extracted soundly.
+#[test]
+fn limits_stop_saturation_and_the_result_stays_sound() {
+    let model = beaver();
+    let rules = RuleSet::builtin().unwrap();
+    let g = zoo::build(
+        "bert-tiny",
+        &ZooOptions {
+            seq_len: Some(16),
+            ..ZooOptions::default()
+        },
+    )
+    .unwrap()
+    .unwrap();
+    for (limits, stop) in [
+        (
+            Limits {
+                nodes: 300,
+                ..Limits::default()
+            },
+            "e-node limit",
+        ),
+        (
+            Limits {
+                iterations: 1,
+                ..Limits::default()
+            },
+            "iteration limit",
+        ),
+    ] {
+        let options = Options {
+            limits,
+            ..options(Objective::OnlineBits)
+        };
+        let out = optimize::optimize(&g, &model, &rules, &options, None).unwrap();
+        assert!(
+            out.saturation.stop.starts_with(stop),
+            "{}",
+            out.saturation.stop
+        );
+        assert!(out.saturation.hit_limit);
+        assert!(out.after_cost <= out.before_cost);
+    }
+}
