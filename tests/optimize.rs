@@ -328,3 +328,51 @@ fn limits_stop_saturation_and_the_result_stays_sound() {
         assert!(out.after_cost <= out.before_cost);
     }
 }
+
+/// E-graphs have cycles (a rule like relu(relu(x)) = relu(x) puts relu(C) into C itself);
+/// extraction never returns one, even when the cyclic e-node is free and listed first.
+#[test]
+fn extraction_avoids_cycles() {
+    use egg::Symbol;
+    use hawkeye_mpc::optimize::analysis::{EGraph, SourceInfo, TensorAnalysis};
+    use hawkeye_mpc::optimize::rules::add_term;
+    use hawkeye_mpc::optimize::{extract, NodeCosts};
+    use std::collections::HashMap;
+
+    let mut sources = HashMap::new();
+    sources.insert(
+        Symbol::from("x"),
+        SourceInfo {
+            op: Op::Input,
+            value: secret(vec![4]),
+            module: String::new(),
+            phase: hawkeye_mpc::graph::Phase::Forward,
+        },
+    );
+    let mut eg = EGraph::new(TensorAnalysis::new(sources));
+    // c = relu(x) and d = identity(c), then c = d: the class holds identity(itself).
+    let c = add_term(&mut eg, "(relu x)").unwrap();
+    let d = add_term(&mut eg, "(identity (relu x))").unwrap();
+    eg.union(c, d);
+    eg.rebuild();
+    let root = eg.add(hawkeye_mpc::optimize::language::TensorNode {
+        op: hawkeye_mpc::optimize::language::TensorOp::Outputs,
+        children: vec![c],
+    });
+    eg.rebuild();
+    let model = beaver();
+    let costs = NodeCosts::new(&eg, &model, Objective::OnlineBits);
+    let out = extract::greedy::extract(
+        &eg,
+        &costs,
+        root,
+        &Default::default(),
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    let chosen = &eg[eg.find(c)].nodes[out.choice[&eg.find(c)]];
+    assert_eq!(format!("{chosen}"), "relu");
+    // ILP too.
+    let (ilp, _) = extract::ilp::extract(&eg, &costs, root, &out, 2.0);
+    assert_eq!(ilp.cost, out.cost);
+}
