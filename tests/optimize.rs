@@ -176,7 +176,8 @@ fn ilp_extraction_is_never_worse_than_greedy() {
     };
     let ilp = optimize::optimize(&g, &model, &rules, &ilp_options, None).unwrap();
     assert!(ilp.after_cost <= greedy.after_cost);
-    assert!(ilp.extraction.ilp.is_some());
+    let report = ilp.extraction.ilp.as_ref().unwrap();
+    assert!(report.optimal, "{report:?}");
 }
 
 /// Every objective: the extractor's figure is the re-profiled cost (optimize() checks and

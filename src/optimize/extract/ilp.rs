@@ -2,8 +2,9 @@
 //! formulation), solved by good_lp with the pure-Rust microlp solver under a time limit.
 //!
 //! One binary variable per e-node of the e-classes reachable from the root; minimise
-//! sum(cost x); the root needs a chosen e-node; a chosen e-node needs a chosen e-node in each
-//! child e-class. Cycles are cut lazily: when the solution's e-nodes admit no acyclic choice,
+//! sum(cost x); the root needs a chosen e-node, every e-class at most one; a chosen e-node needs
+//! a chosen e-node in each child e-class (written per e-class and child e-class, which is
+//! tighter than per e-node). Cycles are cut lazily: when the solution's e-nodes admit no acyclic choice,
 //! a constraint forbids one cycle it contains and the program is solved again. The greedy
 //! choice warm-starts the solver, and the result is the better of the two.
 
@@ -84,8 +85,11 @@ pub fn extract(
         // Ordered, so the solver sees the same problem on every run.
         let mut x: BTreeMap<(Id, usize), Variable> = BTreeMap::new();
         for &c in &reach {
-            for i in 0..egraph[c].nodes.len() {
-                if costs.of(c)[i].is_finite() {
+            for (i, n) in egraph[c].nodes.iter().enumerate() {
+                // An e-node reading its own e-class can never be chosen; left in, it would
+                // "support" its e-class for free and ruin the relaxation.
+                let self_loop = n.children().iter().any(|&ch| egraph.find(ch) == c);
+                if costs.of(c)[i].is_finite() && !self_loop {
                     x.insert((c, i), vars.add(variable().binary()));
                 }
             }
@@ -109,14 +113,30 @@ pub fn extract(
         for &c in &reach {
             constraints.push(class_sum(c).leq(1.0));
         }
-        for (&(c, i), &v) in &x {
-            let children: BTreeSet<Id> = egraph[c].nodes[i]
-                .children()
-                .iter()
-                .map(|&ch| egraph.find(ch))
-                .collect();
-            for ch in children {
-                constraints.push((class_sum(ch) - v).geq(0.0));
+        // A chosen e-node needs a chosen e-node in each child e-class. Aggregated over the
+        // e-nodes of one e-class that share a child (at most one of them is chosen): the
+        // per-e-node form lets k alternatives over one child split it into k fractions and
+        // leaves the relaxation worthless on deep graphs.
+        for &c in &reach {
+            let mut users: BTreeMap<Id, Vec<Variable>> = BTreeMap::new();
+            for i in 0..egraph[c].nodes.len() {
+                if let Some(&v) = x.get(&(c, i)) {
+                    let children: BTreeSet<Id> = egraph[c].nodes[i]
+                        .children()
+                        .iter()
+                        .map(|&ch| egraph.find(ch))
+                        .collect();
+                    for ch in children {
+                        users.entry(ch).or_default().push(v);
+                    }
+                }
+            }
+            for (ch, vs) in users {
+                let mut e = class_sum(ch);
+                for v in vs {
+                    e.add_mul(-1.0, v);
+                }
+                constraints.push(e.geq(0.0));
             }
         }
         for cut in &cuts {
