@@ -14,6 +14,7 @@ pub struct Limits {
     /// Stop when the e-graph holds more e-nodes than this (checked after each rule's batch).
     pub nodes: usize,
     pub iterations: usize,
+    /// Saturation time; the extractor's sharing pass may take half as long again.
     #[serde(with = "seconds")]
     pub time: Duration,
     /// Multi-pattern rules run in the first this-many iterations only.
