@@ -5,11 +5,13 @@
 //! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
 //! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models;
 //! `interpret` evaluates a graph on concrete tensors, in `f64` or emulated MPC fixed-point.
+//! `optimize` rewrites a graph into a cheaper equivalent one with e-graphs.
 
 pub mod cost;
 pub mod frontend;
 pub mod graph;
 pub mod interpret;
+pub mod optimize;
 pub mod profile;
 pub mod report;
 pub mod zoo;

@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
+use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
 use hawkeye_mpc::zoo::{self, ZooOptions};
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 #[command(
     name = "hawkeye",
     version,
-    about = "Static MPC communication profiler for neural networks",
+    about = "Static MPC communication profiler and optimizer for neural networks",
     long_about = "Predicts, without running any cryptography, how many bytes and rounds a neural \
 network costs under secure multi-party computation frameworks, and where they are spent.",
     after_help = "Examples:
@@ -25,7 +26,8 @@ network costs under secure multi-party computation frameworks, and where they ar
   hawkeye profile lenet5 --framework semi2k --group-by primitive --flamegraph lenet.svg
   hawkeye compare bert-tiny --frameworks all
   hawkeye export resnet18 --batch 4 -o resnet18.json
-  hawkeye profile model.onnx --framework crypten --batch 8 --dim seq=128"
+  hawkeye profile model.onnx --framework crypten --batch 8 --dim seq=128
+  hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -91,6 +93,56 @@ enum Command {
         #[arg(long, value_name = "FILE.svg")]
         flamegraph: Option<PathBuf>,
     },
+    /// Rewrite a model into an equivalent one that communicates less (e-graph optimization).
+    #[command(after_help = "Examples:
+  hawkeye optimize resnet50 --framework spu-semi2k --weights public -o resnet50-opt.json
+  hawkeye optimize bert-base --framework semi2k --network wan --objective time
+  hawkeye optimize lenet5 --framework my.toml --allow-approx --rules my.rules --extract ilp
+  hawkeye optimize vgg16 --framework semi2k --flamegraph-diff vgg16-diff.svg")]
+    Optimize {
+        /// Zoo model name or model file (.json)
+        model: String,
+        #[command(flatten)]
+        zoo: ZooArgs,
+        #[command(flatten)]
+        costing: CostArgs,
+        /// What to minimise: time (online, on --network), online-bits, rounds, total-bits
+        #[arg(long, default_value = "time")]
+        objective: String,
+        /// Also apply approximate rules (polynomial activations ...): changes the model
+        #[arg(long)]
+        allow_approx: bool,
+        /// Extra rule files (added to the built-in rules)
+        #[arg(long = "rules", value_name = "FILE", num_args = 1..)]
+        rules: Vec<PathBuf>,
+        /// Extraction: greedy (DAG-aware) or ilp (greedy, then an exact ILP within --ilp-seconds)
+        #[arg(long = "extract", value_enum, default_value_t = ExtractArg::Greedy)]
+        extract: ExtractArg,
+        /// Time limit of the ILP solver (with --extract ilp)
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        ilp_seconds: f64,
+        /// Stop saturating above this many e-nodes
+        #[arg(long)]
+        node_limit: Option<usize>,
+        /// Stop saturating after this many iterations
+        #[arg(long)]
+        iter_limit: Option<usize>,
+        /// Stop saturating after this many seconds
+        #[arg(long, value_name = "SECONDS")]
+        time_limit: Option<f64>,
+        /// Write the optimized graph (.json or .onnx)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Also write a differential SVG flame graph (online bits, after vs before)
+        #[arg(long, value_name = "FILE.svg")]
+        flamegraph_diff: Option<PathBuf>,
+        /// Module path depth of the per-module table (default: the deepest that fits a screen)
+        #[arg(long)]
+        depth: Option<usize>,
+        /// Text tables, or JSON with every rewritten node
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+    },
     /// Compare a model's communication across frameworks.
     #[command(
         after_help = "Examples:\n  hawkeye compare resnet18\n  hawkeye compare mlp --frameworks crypten,spu-semi2k"
@@ -142,6 +194,12 @@ struct CostArgs {
     /// Network for time estimates: lan (1 Gbit/s, 0.2 ms), wan (9 Mbit/s, 72 ms) or BW,RTT (e.g. 100Mbit,10ms)
     #[arg(long, default_value = "lan")]
     network: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExtractArg {
+    Greedy,
+    Ilp,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -301,6 +359,94 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(path) = flamegraph {
                 let title = format!("{} under {} (online bits)", p.model, p.framework);
                 let svg = report::flame::svg(&tree, &title).map_err(anyhow::Error::msg)?;
+                std::fs::write(&path, svg).with_context(|| format!("{}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        Command::Optimize {
+            model,
+            zoo,
+            costing,
+            objective,
+            allow_approx,
+            rules,
+            extract,
+            ilp_seconds,
+            node_limit,
+            iter_limit,
+            time_limit,
+            output,
+            flamegraph_diff,
+            depth,
+            format,
+        } => {
+            let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
+            let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
+            let g = zoo.load(&model)?;
+            let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
+            let vis = costing
+                .weights
+                .map(Visibility::from)
+                .unwrap_or(cm.framework.default_weights);
+            let g = g.with_parameter_visibility(vis);
+            let mut rule_set = RuleSet::builtin()?;
+            for file in &rules {
+                rule_set.add_file(file)?;
+            }
+            let mut limits = Limits::default();
+            limits.nodes = node_limit.unwrap_or(limits.nodes);
+            limits.iterations = iter_limit.unwrap_or(limits.iterations);
+            if let Some(t) = time_limit {
+                if !(t.is_finite() && t > 0.0) {
+                    bail!("--time-limit must be a positive number of seconds");
+                }
+                limits.time = std::time::Duration::from_secs_f64(t);
+            }
+            if !(ilp_seconds.is_finite() && ilp_seconds >= 0.0) {
+                bail!("--ilp-seconds must be a number of seconds >= 0");
+            }
+            let options = Options {
+                objective,
+                allow_approx,
+                limits,
+                method: match extract {
+                    ExtractArg::Greedy => Method::Greedy,
+                    ExtractArg::Ilp => Method::Ilp {
+                        seconds: ilp_seconds,
+                    },
+                },
+            };
+            let bar = report::progress::saturation_bar(limits.nodes);
+            let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
+            bar.finish();
+            let view = report::optimize::View {
+                depth,
+                network,
+                weights: vis.to_string(),
+                places: 4,
+            };
+            match format {
+                ShowFormat::Table => print!("{}", report::optimize::text(&out, &rule_set, &view)),
+                ShowFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::optimize::json(&out, &rule_set, &view))?
+                ),
+            }
+            if let Some(path) = output {
+                frontend::write_model(&out.graph, &path)?;
+                eprintln!("wrote {} ({} nodes)", path.display(), out.graph.len());
+            }
+            if let Some(path) = flamegraph_diff {
+                let title = format!(
+                    "{} under {}: optimized vs input (online bits; red grew, blue shrank)",
+                    out.before.model, out.before.framework
+                );
+                let svg = report::flame::diff_svg(
+                    &out.before.attribution(GroupBy::Module),
+                    &out.after.attribution(GroupBy::Module),
+                    &title,
+                )
+                .map_err(anyhow::Error::msg)?;
                 std::fs::write(&path, svg).with_context(|| format!("{}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }

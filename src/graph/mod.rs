@@ -161,29 +161,8 @@ impl Graph {
 
     /// The value `op` would produce over `inputs`, or why it cannot be applied.
     pub fn infer(&self, op: &Op, inputs: &[NodeId]) -> Result<ValueInfo, String> {
-        if op.is_source() {
-            return Err(format!(
-                "op '{}' declares its value and takes no inputs",
-                op.name()
-            ));
-        }
-        let (lo, hi) = op.arity();
-        if inputs.len() < lo || inputs.len() > hi {
-            let expected = match (lo, hi) {
-                (l, h) if l == h => format!("{l}"),
-                (l, usize::MAX) => format!("at least {l}"),
-                (l, h) => format!("{l} to {h}"),
-            };
-            return Err(format!(
-                "op '{}' takes {expected} inputs, got {}",
-                op.name(),
-                inputs.len()
-            ));
-        }
         let values: Vec<&ValueInfo> = inputs.iter().map(|&i| &self.dag[i].value).collect();
-        let (shape, kind) = shape::infer(op, &values)?;
-        let visibility = Visibility::combine(values.iter().map(|v| v.visibility));
-        Ok(ValueInfo::new(shape, kind, visibility))
+        infer_value(op, &values)
     }
 
     fn insert(
@@ -330,6 +309,33 @@ impl Graph {
         }
         g
     }
+}
+
+/// The value `op` produces over operands of the given values (shape inference and visibility
+/// propagation), or why it cannot be applied. Sources declare their values and are rejected.
+pub fn infer_value(op: &Op, inputs: &[&ValueInfo]) -> Result<ValueInfo, String> {
+    if op.is_source() {
+        return Err(format!(
+            "op '{}' declares its value and takes no inputs",
+            op.name()
+        ));
+    }
+    let (lo, hi) = op.arity();
+    if inputs.len() < lo || inputs.len() > hi {
+        let expected = match (lo, hi) {
+            (l, h) if l == h => format!("{l}"),
+            (l, usize::MAX) => format!("at least {l}"),
+            (l, h) => format!("{l} to {h}"),
+        };
+        return Err(format!(
+            "op '{}' takes {expected} inputs, got {}",
+            op.name(),
+            inputs.len()
+        ));
+    }
+    let (shape, kind) = shape::infer(op, inputs)?;
+    let visibility = Visibility::combine(inputs.iter().map(|v| v.visibility));
+    Ok(ValueInfo::new(shape, kind, visibility))
 }
 
 /// Structural equality: same name, nodes (with inputs in order) and outputs. Stored weight

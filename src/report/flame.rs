@@ -29,3 +29,32 @@ pub fn svg(tree: &AttributionNode, title: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot draw the flame graph: {e}"))?;
     Ok(out)
 }
+
+/// A differential flame graph of two trees: frames as wide as in `after`, coloured by the
+/// change from `before` (red grew, blue shrank); stacks gone from `after` are not drawn.
+pub fn diff_svg(
+    before: &AttributionNode,
+    after: &AttributionNode,
+    title: &str,
+) -> Result<Vec<u8>, String> {
+    let (b, a) = (folded(before), folded(after));
+    if a.is_empty() {
+        return Err("nothing to draw: the optimized profile has no communication".to_string());
+    }
+    let mut diff = Vec::new();
+    inferno::differential::from_readers(
+        inferno::differential::Options::default(),
+        b.as_bytes(),
+        a.as_bytes(),
+        &mut diff,
+    )
+    .map_err(|e| format!("cannot compare the profiles: {e}"))?;
+    let diff = String::from_utf8(diff).map_err(|e| e.to_string())?;
+    let mut options = inferno::flamegraph::Options::default();
+    options.title = title.to_string();
+    options.count_name = "bits".to_string();
+    let mut out = Vec::new();
+    inferno::flamegraph::from_lines(&mut options, diff.lines(), &mut out)
+        .map_err(|e| format!("cannot draw the flame graph: {e}"))?;
+    Ok(out)
+}

@@ -5,7 +5,9 @@ pub mod catalog;
 pub mod compare;
 pub mod flame;
 pub mod graph;
+pub mod optimize;
 pub mod profile;
+pub mod progress;
 
 /// Bytes from bits, with a decimal unit (`1.94 MB`).
 pub fn bytes(bits: f64) -> String {

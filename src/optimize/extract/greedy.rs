@@ -1,0 +1,317 @@
+//! Greedy DAG-cost extraction, with a sharing pass.
+//!
+//! Every e-class keeps its best e-node so far together with the *set* of costed e-classes of
+//! the sub-DAG that e-node implies (e-class -> cost of its chosen e-node). An e-node's cost is
+//! the total of the union of its children's sets plus its own cost, so a sub-DAG shared by two
+//! children is paid once. E-nodes are re-evaluated from a work-list whenever a child improves,
+//! to a fixpoint. Free e-nodes (plaintext or local work, most of a network) are left out of the
+//! sets, which keeps them small; an e-node whose children's sets already contain its own
+//! e-class would close a cycle and is skipped.
+//!
+//! Choosing each e-class on its own misses gains that only appear when several e-classes
+//! share one costly e-class: three projections merged into one layer cost more than any one
+//! of them alone. The sharing pass measures, for each costly e-class outside the solution that
+//! several e-classes could use, the real DAG cost of the solution found when that e-class is
+//! treated as already paid (propagated to its ancestors), and takes such e-classes best gain
+//! first (lazily re-measured) while the cost falls.
+//!
+//! The preferences then go through [`super::resolve`], which guarantees an acyclic result.
+
+use super::{dag_cost, resolve, Extracted};
+use crate::optimize::analysis::EGraph;
+use crate::optimize::cost::NodeCosts;
+use crate::optimize::language::TensorNode;
+use egg::{Id, Language};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// A gain, ordered (costs are finite).
+#[derive(Clone, Copy, PartialEq)]
+struct Gain(f64);
+impl Eq for Gain {}
+impl PartialOrd for Gain {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Gain {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+/// A sub-DAG's costed e-classes (dense index -> cost) and their total.
+#[derive(Default)]
+struct CostSet {
+    members: FxHashMap<u32, f64>,
+    total: f64,
+}
+
+/// Best e-node (global index) and its set, per e-class.
+type State = Vec<Option<(u32, Rc<CostSet>)>>;
+
+/// The e-graph in dense arrays.
+struct Dense<'a> {
+    egraph: &'a EGraph,
+    costs: &'a NodeCosts,
+    classes: Vec<Id>,
+    dense: FxHashMap<Id, u32>,
+    node_class: Vec<u32>,
+    node_index: Vec<usize>,
+    node_children: Vec<Vec<u32>>,
+    node_cost: Vec<f64>,
+    node_original: Vec<bool>,
+    /// E-nodes having the e-class as a child.
+    parents: Vec<Vec<u32>>,
+    /// Global index of each e-class's first e-node.
+    first_node: Vec<u32>,
+    /// E-classes treated as already paid.
+    prepaid: Vec<bool>,
+}
+
+impl<'a> Dense<'a> {
+    fn new(egraph: &'a EGraph, costs: &'a NodeCosts, original: &FxHashSet<TensorNode>) -> Self {
+        let classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
+        let dense: FxHashMap<Id, u32> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i as u32))
+            .collect();
+        let mut d = Dense {
+            egraph,
+            costs,
+            parents: vec![Vec::new(); classes.len()],
+            first_node: Vec::with_capacity(classes.len()),
+            prepaid: vec![false; classes.len()],
+            classes,
+            dense,
+            node_class: Vec::new(),
+            node_index: Vec::new(),
+            node_children: Vec::new(),
+            node_cost: Vec::new(),
+            node_original: Vec::new(),
+        };
+        for ci in 0..d.classes.len() {
+            let c = d.classes[ci];
+            d.first_node.push(d.node_class.len() as u32);
+            for (i, n) in egraph[c].nodes.iter().enumerate() {
+                let g = d.node_class.len() as u32;
+                let mut children: Vec<u32> = n
+                    .children()
+                    .iter()
+                    .map(|&ch| d.dense[&egraph.find(ch)])
+                    .collect();
+                children.sort_unstable();
+                children.dedup();
+                for &ch in &children {
+                    d.parents[ch as usize].push(g);
+                }
+                d.node_class.push(ci as u32);
+                d.node_index.push(i);
+                d.node_children.push(children);
+                d.node_cost.push(costs.of(c)[i]);
+                d.node_original
+                    .push(original.contains(&n.clone().map_children(|ch| egraph.find(ch))));
+            }
+        }
+        d
+    }
+
+    fn cost(&self, g: usize) -> f64 {
+        if self.prepaid[self.node_class[g] as usize] {
+            0.0
+        } else {
+            self.node_cost[g]
+        }
+    }
+
+    /// Runs the work-list to a fixpoint from the queued e-nodes.
+    fn propagate(&self, state: &mut State, mut queue: VecDeque<u32>) {
+        let eps = |x: f64| 1e-12 * x.abs().max(1e-300);
+        let mut queued = vec![false; self.node_class.len()];
+        for &g in &queue {
+            queued[g as usize] = true;
+        }
+        while let Some(g) = queue.pop_front() {
+            let g = g as usize;
+            queued[g] = false;
+            let c = self.node_class[g];
+            let own = self.cost(g);
+            if !own.is_finite() {
+                continue;
+            }
+            let mut child_sets: Vec<&Rc<CostSet>> = Vec::with_capacity(self.node_children[g].len());
+            let mut ready = true;
+            for &ch in &self.node_children[g] {
+                match &state[ch as usize] {
+                    Some((_, set)) => child_sets.push(set),
+                    None => {
+                        ready = false;
+                        break;
+                    }
+                }
+            }
+            if !ready || child_sets.iter().any(|s| s.members.contains_key(&c)) {
+                continue;
+            }
+            let set = if child_sets.len() == 1 && own == 0.0 {
+                Rc::clone(child_sets[0])
+            } else {
+                let mut set = CostSet::default();
+                if let Some(l) = (0..child_sets.len()).max_by_key(|&i| child_sets[i].members.len())
+                {
+                    set.members = child_sets[l].members.clone();
+                    set.total = child_sets[l].total;
+                    for (i, s) in child_sets.iter().enumerate() {
+                        if i == l {
+                            continue;
+                        }
+                        for (&k, &v) in &s.members {
+                            if let std::collections::hash_map::Entry::Vacant(e) =
+                                set.members.entry(k)
+                            {
+                                e.insert(v);
+                                set.total += v;
+                            }
+                        }
+                    }
+                }
+                if own > 0.0 {
+                    set.members.insert(c, own);
+                    set.total += own;
+                }
+                Rc::new(set)
+            };
+            let better = match &state[c as usize] {
+                None => true,
+                Some((old, old_set)) => {
+                    let (t, o) = (set.total, old_set.total);
+                    t < o - eps(o)
+                        || ((t - o).abs() <= eps(o)
+                            && self.node_original[g]
+                            && !self.node_original[*old as usize])
+                }
+            };
+            if better {
+                state[c as usize] = Some((g as u32, set));
+                for &p in &self.parents[c as usize] {
+                    if !queued[p as usize] {
+                        queued[p as usize] = true;
+                        queue.push_back(p);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Treats e-class `ci` as paid, propagates, and returns the gain over `cost` with the new
+    /// state, choice and cost (`None` when there is no gain).
+    #[allow(clippy::type_complexity)]
+    fn trial(
+        &mut self,
+        state: &State,
+        ci: usize,
+        root: Id,
+        cost: f64,
+    ) -> Option<(f64, (State, HashMap<Id, usize>, f64))> {
+        self.prepaid[ci] = true;
+        let mut trial = state.clone();
+        let first = self.first_node[ci];
+        let n = self.egraph[self.classes[ci]].nodes.len() as u32;
+        self.propagate(&mut trial, (first..first + n).collect());
+        let result = self.resolve(&trial, root);
+        self.prepaid[ci] = false;
+        let (choice, cost2) = result?;
+        let gain = cost - cost2;
+        (gain > 1e-12 * cost.abs()).then_some((gain, (trial, choice, cost2)))
+    }
+
+    /// The acyclic choice a state prefers, and its real DAG cost.
+    fn resolve(&self, state: &State, root: Id) -> Option<(HashMap<Id, usize>, f64)> {
+        let candidates = |c: Id| -> Vec<usize> {
+            let ci = self.dense[&c] as usize;
+            let base = self.first_node[ci] as usize;
+            let best = state[ci].as_ref().map(|(g, _)| *g as usize - base);
+            let mut order: Vec<usize> = (0..self.egraph[c].nodes.len()).collect();
+            order.sort_by(|&a, &b| {
+                let key = |i: usize| (Some(i) != best, !self.node_original[base + i]);
+                key(a)
+                    .cmp(&key(b))
+                    .then(self.node_cost[base + a].total_cmp(&self.node_cost[base + b]))
+            });
+            order
+        };
+        let choice = resolve(self.egraph, self.costs, root, &candidates)?;
+        let cost = dag_cost(self.egraph, self.costs, root, &choice);
+        Some((choice, cost))
+    }
+}
+
+/// Greedy DAG extraction with the sharing pass (within `budget`); `original` e-nodes
+/// (canonical) win ties, so equal-cost rewrites leave the graph as it was.
+pub fn extract(
+    egraph: &EGraph,
+    costs: &NodeCosts,
+    root: Id,
+    original: &FxHashSet<TensorNode>,
+    budget: Duration,
+) -> Option<Extracted> {
+    let start = Instant::now();
+    let mut d = Dense::new(egraph, costs, original);
+    let mut state: State = (0..d.classes.len()).map(|_| None).collect();
+    let leaves: VecDeque<u32> = (0..d.node_class.len())
+        .filter(|&g| d.node_children[g].is_empty())
+        .map(|g| g as u32)
+        .collect();
+    d.propagate(&mut state, leaves);
+    let (mut choice, mut cost) = d.resolve(&state, root)?;
+
+    // Sharing pass over costly e-classes outside the solution that several e-classes use.
+    // Lazy best-first: every candidate's gain is measured once; the best is re-measured
+    // against the current solution and taken if it still beats the next one's (stale) gain,
+    // so a layer merged from three wins over one merged from overlapping pairs.
+    let mut heap: BinaryHeap<(Gain, u32)> = BinaryHeap::new();
+    for ci in 0..d.classes.len() {
+        if start.elapsed() > budget {
+            break;
+        }
+        let Some((g, _)) = &state[ci] else { continue };
+        let own = d.node_cost[*g as usize];
+        if own <= 0.0 || !own.is_finite() || choice.contains_key(&d.classes[ci]) {
+            continue;
+        }
+        let users: FxHashSet<u32> = d.parents[ci]
+            .iter()
+            .map(|&p| d.node_class[p as usize])
+            .collect();
+        if users.len() < 2 {
+            continue;
+        }
+        if let Some((gain, _)) = d.trial(&state, ci, root, cost) {
+            heap.push((Gain(gain), ci as u32));
+        }
+    }
+    while let Some((_, ci)) = heap.pop() {
+        if start.elapsed() > budget {
+            break;
+        }
+        let ci = ci as usize;
+        if choice.contains_key(&d.classes[ci]) {
+            continue;
+        }
+        let Some((gain, (trial, c2, cost2))) = d.trial(&state, ci, root, cost) else {
+            continue;
+        };
+        if heap.peek().is_some_and(|(next, _)| next.0 > gain) {
+            heap.push((Gain(gain), ci as u32));
+            continue;
+        }
+        d.prepaid[ci] = true;
+        state = trial;
+        choice = c2;
+        cost = cost2;
+    }
+    Some(Extracted { choice, cost })
+}

@@ -1,0 +1,355 @@
+//! `hawkeye optimize` output: before/after totals and per-module costs, the rewrites in the
+//! result with their module paths, and the search summary; as text or JSON.
+
+use super::{bytes, percent, seconds};
+use crate::cost::Cost;
+use crate::optimize::{Objective, Optimized, RuleClass, RuleSet};
+use crate::profile::{Network, Profile};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
+use serde_json::json;
+use std::fmt::Write;
+
+/// What the reader asked to see.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Module path components to group costs by (`layer3.1.conv2` at depth 2 is `layer3.1`);
+    /// `None`: the deepest grouping that changes at most [`AUTO_ROWS`] modules.
+    pub depth: Option<usize>,
+    pub network: Network,
+    /// Weight visibility assumed (for the header).
+    pub weights: String,
+    /// Module paths listed per rule in the text rendering.
+    pub places: usize,
+}
+
+/// Rows of the per-module table when the depth is chosen automatically.
+pub const AUTO_ROWS: usize = 24;
+
+/// Module prefix of a path at a depth (`(top)` for the top level).
+fn prefix(path: &str, depth: usize) -> String {
+    if path.is_empty() {
+        return "(top)".to_string();
+    }
+    path.split('.')
+        .take(depth.max(1))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Online bits per module prefix, before and after, in execution order.
+fn by_module(before: &Profile, after: &Profile, depth: usize) -> Vec<(String, f64, f64)> {
+    let mut rows: Vec<(String, f64, f64)> = Vec::new();
+    let mut add = |path: &str, bits: f64, after_side: bool| {
+        let p = prefix(path, depth);
+        let i = match rows.iter().position(|r| r.0 == p) {
+            Some(i) => i,
+            None => {
+                rows.push((p, 0.0, 0.0));
+                rows.len() - 1
+            }
+        };
+        if after_side {
+            rows[i].2 += bits;
+        } else {
+            rows[i].1 += bits;
+        }
+    };
+    for l in before.layers() {
+        add(&l.path, l.cost.online_bits, false);
+    }
+    for l in after.layers() {
+        add(&l.path, l.cost.online_bits, true);
+    }
+    rows
+}
+
+/// The deepest module depth at which at most [`AUTO_ROWS`] modules change (at least 1).
+fn auto_depth(o: &Optimized) -> usize {
+    let deepest = o
+        .before
+        .layers()
+        .iter()
+        .chain(o.after.layers().iter())
+        .map(|l| l.path.split('.').count())
+        .max()
+        .unwrap_or(1);
+    (1..=deepest)
+        .rev()
+        .find(|&d| {
+            by_module(&o.before, &o.after, d)
+                .iter()
+                .filter(|r| r.1 != r.2)
+                .count()
+                <= AUTO_ROWS
+        })
+        .unwrap_or(1)
+}
+
+/// Rewrites grouped by rule: (rule, class, node count, module paths in order).
+fn by_rule(o: &Optimized, rules: &RuleSet) -> Vec<(String, Option<RuleClass>, usize, Vec<String>)> {
+    let mut out: Vec<(String, Option<RuleClass>, usize, Vec<String>)> = Vec::new();
+    for r in &o.rewrites {
+        let i = match out.iter().position(|g| g.0 == r.rule) {
+            Some(i) => i,
+            None => {
+                out.push((
+                    r.rule.clone(),
+                    rules.info(&r.rule).map(|i| i.class),
+                    0,
+                    Vec::new(),
+                ));
+                out.len() - 1
+            }
+        };
+        out[i].2 += 1;
+        let m = if r.module.is_empty() {
+            "(top)".to_string()
+        } else {
+            r.module.clone()
+        };
+        if !out[i].3.contains(&m) {
+            out[i].3.push(m);
+        }
+    }
+    out
+}
+
+fn change(before: f64, after: f64) -> String {
+    if before == after {
+        "=".to_string()
+    } else if before > 0.0 {
+        format!("{:+.1}%", 100.0 * (after - before) / before)
+    } else {
+        format!("+{}", bytes(after))
+    }
+}
+
+fn totals_row(t: &mut Table, what: &str, before: String, after: String, delta: String) {
+    t.add_row(vec![what.to_string(), before, after, delta]);
+}
+
+/// The human rendering.
+pub fn text(o: &Optimized, rules: &RuleSet, view: &View) -> String {
+    let mut out = String::new();
+    let (b, a) = (&o.before.total, &o.after.total);
+    let net = &view.network;
+    let _ = writeln!(
+        out,
+        "{} under {} (weights {}, objective {})",
+        o.before.model, o.before.framework, view.weights, o.objective
+    );
+    if o.unchanged {
+        let note = o.extraction.note.as_deref().unwrap_or("input kept");
+        let _ = writeln!(out, "  no cheaper equivalent graph: {note}");
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["", "before", "after", "change"]);
+    let time = |c: &Cost| net.online_seconds(c);
+    totals_row(
+        &mut t,
+        "online",
+        bytes(b.online_bits),
+        bytes(a.online_bits),
+        change(b.online_bits, a.online_bits),
+    );
+    totals_row(
+        &mut t,
+        "online rounds",
+        format!("{}", b.online_rounds),
+        format!("{}", a.online_rounds),
+        change(b.online_rounds, a.online_rounds),
+    );
+    totals_row(
+        &mut t,
+        "offline",
+        bytes(b.offline_bits),
+        bytes(a.offline_bits),
+        change(b.offline_bits, a.offline_bits),
+    );
+    totals_row(
+        &mut t,
+        &format!("online time ({})", net.name),
+        seconds(time(b)),
+        seconds(time(a)),
+        change(time(b), time(a)),
+    );
+    let objective = |v: f64| match o.objective {
+        Objective::Time(_) => seconds(v),
+        Objective::OnlineBits | Objective::TotalBits => bytes(v),
+        Objective::Rounds => format!("{v}"),
+    };
+    totals_row(
+        &mut t,
+        &format!("objective: {}", o.objective.name()),
+        objective(o.before_cost),
+        objective(o.after_cost),
+        change(o.before_cost, o.after_cost),
+    );
+    for i in 1..4 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let _ = writeln!(out, "{t}");
+
+    let depth = view.depth.unwrap_or_else(|| auto_depth(o));
+    let rows = by_module(&o.before, &o.after, depth);
+    let changed: Vec<&(String, f64, f64)> = rows.iter().filter(|r| r.1 != r.2).collect();
+    if !changed.is_empty() {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header(["module", "online before", "after", "change", "share before"]);
+        for (m, bb, aa) in &changed {
+            t.add_row(vec![
+                m.clone(),
+                bytes(*bb),
+                bytes(*aa),
+                change(*bb, *aa),
+                percent(*bb, b.online_bits),
+            ]);
+        }
+        for i in 1..5 {
+            if let Some(c) = t.column_mut(i) {
+                c.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nby module (depth {}, {} of {} changed):\n{t}",
+            depth,
+            changed.len(),
+            rows.len()
+        );
+    }
+
+    let groups = by_rule(o, rules);
+    if !groups.is_empty() {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header(["rewrite", "class", "nodes", "where"]);
+        for (rule, class, n, modules) in &groups {
+            let mut places = modules
+                .iter()
+                .take(view.places)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            if modules.len() > view.places {
+                let _ = write!(places, " ... and {} more", modules.len() - view.places);
+            }
+            t.add_row(vec![
+                rule.clone(),
+                class.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                n.to_string(),
+                places,
+            ]);
+        }
+        let _ = writeln!(
+            out,
+            "\nrewrites in the result (nodes rules made; full list with --format json):\n{t}"
+        );
+        let approx: usize = groups
+            .iter()
+            .filter(|g| g.1 == Some(RuleClass::Approx))
+            .map(|g| g.2)
+            .sum();
+        if approx > 0 {
+            let _ = writeln!(
+                out,
+                "warning: {approx} node(s) come from approximate rules: the model's function changed (retrain or distil before use)"
+            );
+        }
+    }
+
+    let s = &o.saturation;
+    let _ = writeln!(
+        out,
+        "\nsearch: {} iterations, {} e-nodes, {} e-classes, stopped: {} ({})",
+        s.iterations,
+        s.enodes,
+        s.eclasses,
+        s.stop,
+        seconds(s.seconds)
+    );
+    let fired: Vec<String> = s
+        .fired
+        .iter()
+        .take(8)
+        .map(|(r, n)| format!("{r} {n}"))
+        .collect();
+    if !fired.is_empty() {
+        let more = s.fired.len().saturating_sub(8);
+        let _ = writeln!(
+            out,
+            "  rules fired: {}{}",
+            fired.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let e = &o.extraction;
+    let _ = write!(out, "  extraction: {} ({})", e.method, seconds(e.seconds));
+    if let Some(ilp) = &e.ilp {
+        let _ = write!(
+            out,
+            "; ILP {} variables, {} constraints, {} solve(s), {} cycle cut(s), {}{}",
+            ilp.variables,
+            ilp.constraints,
+            ilp.solves,
+            ilp.cycle_cuts,
+            if ilp.optimal {
+                "optimal"
+            } else {
+                "not proven optimal"
+            },
+            if ilp.improved {
+                ", improved on greedy"
+            } else {
+                ""
+            }
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// The JSON rendering: totals, per-module rows, every rewritten node, the search summary.
+pub fn json(o: &Optimized, rules: &RuleSet, view: &View) -> serde_json::Value {
+    let depth = view.depth.unwrap_or_else(|| auto_depth(o));
+    let rows: Vec<serde_json::Value> = by_module(&o.before, &o.after, depth)
+        .into_iter()
+        .map(|(m, b, a)| json!({ "module": m, "online_bits_before": b, "online_bits_after": a }))
+        .collect();
+    let rewrites: Vec<serde_json::Value> = o
+        .rewrites
+        .iter()
+        .map(|r| {
+            json!({
+                "node": r.node,
+                "op": r.op,
+                "module": r.module,
+                "rule": r.rule,
+                "class": rules.info(&r.rule).map(|i| i.class.to_string()),
+            })
+        })
+        .collect();
+    json!({
+        "model": o.before.model,
+        "framework": o.before.framework,
+        "weights": view.weights,
+        "objective": o.objective.name(),
+        "objective_before": o.before_cost,
+        "objective_after": o.after_cost,
+        "unchanged": o.unchanged,
+        "before": o.before.total,
+        "after": o.after.total,
+        "modules": rows,
+        "rewrites": rewrites,
+        "search": o.saturation,
+        "extraction": o.extraction,
+    })
+}

@@ -1,0 +1,49 @@
+//! A progress bar for saturation on a terminal (nothing when stderr is not one).
+
+use crate::optimize::{Progress, ProgressFn};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+/// The bar, shown on stderr while the e-graph grows towards its node limit.
+pub struct SaturationBar {
+    bar: Option<ProgressBar>,
+}
+
+/// A bar for a run with this node limit; hidden unless stderr is a terminal.
+pub fn saturation_bar(node_limit: usize) -> SaturationBar {
+    if !std::io::stderr().is_terminal() {
+        return SaturationBar { bar: None };
+    }
+    let bar = ProgressBar::new(node_limit as u64);
+    let style =
+        ProgressStyle::with_template("{spinner} saturating [{bar:30}] {pos}/{len} e-nodes  {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    SaturationBar { bar: Some(bar) }
+}
+
+impl SaturationBar {
+    /// The callback to give the optimizer.
+    pub fn callback(&self) -> Option<ProgressFn> {
+        let bar = self.bar.clone()?;
+        let limit = bar.length().unwrap_or(u64::MAX);
+        Some(Box::new(move |p: &Progress| {
+            bar.set_position((p.enodes as u64).min(limit));
+            bar.set_message(format!(
+                "iteration {}, {} e-classes, {:.1} s",
+                p.iteration + 1,
+                p.eclasses,
+                p.seconds
+            ));
+        }))
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
