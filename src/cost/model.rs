@@ -217,12 +217,15 @@ pub struct OpLowering {
 
 impl OpLowering {
     /// The steps for the given operand visibilities: the matching pattern with the fewest
-    /// wildcards.
+    /// wildcards, where the operands a shorter pattern leaves out count as wildcards too (`ss`
+    /// is more specific than `s` for two secret operands).
     pub fn case_for(&self, operands: &[Visibility]) -> Option<&(String, Vec<Step>)> {
         self.cases
             .iter()
             .filter(|(pattern, _)| pattern_matches(pattern, operands))
-            .min_by_key(|(pattern, _)| pattern.chars().filter(|&c| c == '*').count())
+            .min_by_key(|(pattern, _)| {
+                pattern.chars().filter(|&c| c == '*').count() + operands.len() - pattern.len()
+            })
     }
 }
 
@@ -634,6 +637,25 @@ ring = 64
 
     fn load(body: &str) -> Result<CostModel, CostModelError> {
         CostModel::from_toml(&format!("{HEADER}{body}"), "toy.toml", &[])
+    }
+
+    #[test]
+    fn the_most_specific_case_wins() {
+        let m = load(
+            "[primitives.p]\nargs = [\"n\"]\nonline_bits = \"n\"\n\
+             [ops.layer_norm]\ns = [{ call = \"p\", n = \"1\" }]\n\
+             ss = [{ call = \"p\", n = \"2\" }]\nsp = [{ call = \"p\", n = \"3\" }]\n\
+             \"s**\" = [{ call = \"p\", n = \"4\" }]",
+        )
+        .unwrap();
+        let ln = &m.ops["layer_norm"];
+        let (s, p) = (Visibility::Secret, Visibility::Public);
+        let pick = |ops: &[Visibility]| ln.case_for(ops).map(|(k, _)| k.as_str());
+        assert_eq!(pick(&[s]), Some("s"));
+        assert_eq!(pick(&[s, s, s]), Some("ss"));
+        assert_eq!(pick(&[s, p, p]), Some("sp"));
+        assert_eq!(pick(&[s, s]), Some("ss"));
+        assert_eq!(pick(&[p, s, s]), None);
     }
 
     #[test]
