@@ -6,7 +6,7 @@ use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::graph::{ElemKind, Graph, Op, ParamRole, ValueInfo, Visibility};
 use hawkeye_mpc::profile::Profile;
 
-const FRAMEWORKS: &[&str] = &["spu-semi2k"];
+const FRAMEWORKS: &[&str] = &["spu-semi2k", "spu-aby3"];
 
 fn model(name: &str, overrides: &[(&str, f64)]) -> CostModel {
     let o: Vec<(String, f64)> = overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect();
@@ -310,6 +310,11 @@ fn parameters_drive_the_formulas() {
     // frac >= 30: Goldschmidt runs 3 iterations (one more product and square: +20 + 12)
     let m = model("spu-semi2k", &[("frac", 30.0)]);
     assert_eq!(unary(&m, Op::Reciprocal, 100), (537.0, 40.0));
+    // ABY3 on FM32: msb 3 * (4*32 + 32) bits, mul_a1b 8 * 32 bits over the 3 parties
+    let m = model("spu-aby3", &[("ring", 32.0)]);
+    let (b, r) = unary(&m, Op::Relu, 100);
+    assert!((b * 3.0 - (3.0 * (4.0 * 32.0 + 32.0) / 8.0 + 8.0 * 32.0 / 8.0)).abs() < 1e-9);
+    assert!((r - (2.0 + 5.0 + 8.0 / 3.0)).abs() < 1e-9);
 }
 
 #[test]

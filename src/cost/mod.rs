@@ -20,10 +20,16 @@ pub use vars::{op_vars, var_names};
 use std::path::Path;
 
 /// The built-in cost models: (file name, contents).
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "spu-semi2k.toml",
-    include_str!("../../cost_models/spu-semi2k.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "spu-semi2k.toml",
+        include_str!("../../cost_models/spu-semi2k.toml"),
+    ),
+    (
+        "spu-aby3.toml",
+        include_str!("../../cost_models/spu-aby3.toml"),
+    ),
+];
 
 /// Loads a framework by name or alias (built-in) or by path to a `.toml` file.
 pub fn load_framework(
