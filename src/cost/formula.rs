@@ -101,10 +101,17 @@ const FUNCTIONS: &[&str] = &[
 impl Formula {
     /// Parses a formula; the error is the parser's reason.
     pub fn parse(text: &str) -> Result<Formula, String> {
-        let mut slab = Slab::with_capacity(16);
-        let parsed = Parser::new()
-            .parse(text, &mut slab.ps)
-            .map_err(|e| format!("cannot parse formula \"{text}\": {e:?}"))?;
+        // A slab holds a fixed number of sub-expressions: start small (most formulas are), and
+        // retry with a larger one when a formula does not fit.
+        let mut capacity = 16;
+        let (mut slab, parsed) = loop {
+            let mut slab = Slab::with_capacity(capacity);
+            match Parser::new().parse(text, &mut slab.ps) {
+                Ok(parsed) => break (slab, parsed),
+                Err(fasteval2::Error::SlabOverflow) if capacity < 4096 => capacity *= 4,
+                Err(e) => return Err(format!("cannot parse formula \"{text}\": {e:?}")),
+            }
+        };
         let instruction =
             parsed
                 .from(&slab.ps)
@@ -195,6 +202,16 @@ mod tests {
             Ok(7.0)
         );
         assert_eq!(eval("next_pow2(100)", &[]), Ok(128.0));
+    }
+
+    #[test]
+    fn long_formulas_parse() {
+        // more sub-expressions than a default slab holds
+        let text = (0..40)
+            .map(|i| format!("ceil(n/{})", i + 1))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        assert_eq!(eval(&text, &[("n", 1.0)]), Ok(40.0));
     }
 
     #[test]
