@@ -6,7 +6,7 @@ use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::graph::{ElemKind, Graph, Op, ParamRole, ValueInfo, Visibility};
 use hawkeye_mpc::profile::Profile;
 
-const FRAMEWORKS: &[&str] = &["spu-semi2k", "spu-aby3"];
+const FRAMEWORKS: &[&str] = &["spu-semi2k", "spu-aby3", "spu-cheetah"];
 
 fn model(name: &str, overrides: &[(&str, f64)]) -> CostModel {
     let o: Vec<(String, f64)> = overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect();
@@ -339,4 +339,54 @@ fn weights_public_cost_only_truncations() {
         ],
     );
     assert_eq!(bv, 809_600.0);
+}
+
+/// CheetahDot picks its sub-matrix shape by minimising a cost over all shapes
+/// (MatMatProtocol::GetSubMatShape); the model's 6-candidate tournament lands on the same
+/// ciphertext counts for these shapes (SPU's choice computed by a reimplementation of the
+/// search): the measured LeNet/MLP/attention matmuls and ResNet/BERT-sized ones.
+#[test]
+fn cheetah_matmul_ciphertexts_follow_spus_shape_search() {
+    let m = model("spu-cheetah", &[]);
+    let (sq, sr) = (185_005.0, 254_287.0);
+    // (m, k, n, queries, packed responses) per direction
+    for (rows, k, n, q, r) in [
+        (1, 784, 128, 2.0, 1.0),
+        (32, 784, 128, 4.0, 1.0),
+        (576, 25, 16, 2.0, 2.0),
+        (64, 64, 64, 1.0, 1.0),
+        (12544, 147, 64, 5.0, 98.0),
+        (3136, 576, 64, 5.0, 25.0),
+        (128, 768, 768, 12.0, 12.0),
+        (128, 768, 3072, 12.0, 48.0),
+        (128, 3072, 768, 48.0, 12.0),
+        (1, 2048, 1000, 2.0, 1.0),
+    ] {
+        let (bytes, _) = cost_of(
+            &m,
+            &Op::MatMul,
+            &[
+                (vec![rows, k], Visibility::Secret),
+                (vec![k, n], Visibility::Secret),
+            ],
+        );
+        let out = (rows * n) as f64;
+        let trunc = 8.0 * (out * 24.0 / 64.0).ceil() + 8.0 * (out / 64.0).ceil();
+        let expected = 2.0 * (q * sq + r * sr) + trunc;
+        assert!(
+            (2.0 * bytes - expected).abs() < 1.0,
+            "{rows}x{k}x{n}: {} vs {expected}",
+            2.0 * bytes
+        );
+        // a server-held right operand: one DotOLE instead of two
+        let (bv, _) = cost_of(
+            &m,
+            &Op::MatMul,
+            &[
+                (vec![rows, k], Visibility::Secret),
+                (vec![k, n], Visibility::Server),
+            ],
+        );
+        assert!((2.0 * bv - (q * sq + r * sr + trunc)).abs() < 1.0);
+    }
 }

@@ -29,6 +29,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "spu-aby3.toml",
         include_str!("../../cost_models/spu-aby3.toml"),
     ),
+    (
+        "spu-cheetah.toml",
+        include_str!("../../cost_models/spu-cheetah.toml"),
+    ),
 ];
 
 /// Loads a framework by name or alias (built-in) or by path to a `.toml` file.

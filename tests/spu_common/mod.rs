@@ -333,3 +333,36 @@ pub fn check_kernels(
     }
     bad
 }
+
+fn kernel_nodes(node: &CostNode, kernels: &[&str], out: &mut BTreeMap<String, (f64, f64)>) {
+    if kernels.contains(&node.label.as_str()) {
+        let e = out.entry(node.label.clone()).or_insert((0.0, 0.0));
+        e.0 += node.calls;
+        e.1 += node.cost.online_bits / 8.0;
+        return;
+    }
+    for c in &node.children {
+        kernel_nodes(c, kernels, out);
+    }
+}
+
+/// Calls and bytes of the outermost chain nodes named after SPU kernels (functions or
+/// primitives), summed over the model (`None`) or over one top-level layer.
+pub fn predicted_kernels(
+    model: &CostModel,
+    spec: &str,
+    layer: Option<usize>,
+    kernels: &[&str],
+) -> BTreeMap<String, (f64, f64)> {
+    let p = profile(model, spec);
+    let mut out = BTreeMap::new();
+    for n in &p.nodes {
+        if layer.is_some() && common::top_layer(&n.module) != layer {
+            continue;
+        }
+        if let NodeCosting::Chain { chain } = &n.costing {
+            kernel_nodes(chain, kernels, &mut out);
+        }
+    }
+    out
+}
