@@ -148,25 +148,30 @@ fn scale_children(children: &mut [CostNode], times: f64, levels: f64) {
     }
 }
 
-/// Sums iterations of a loop child by child (all iterations share the same call structure
-/// label by label; differing ones are appended).
+/// Sums iterations of a loop child by child, at every depth (all iterations share the same
+/// call structure label by label; differing ones are appended).
 fn merge_children(iterations: Vec<CostNode>) -> Vec<CostNode> {
     let mut merged: Vec<CostNode> = Vec::new();
     for it in iterations {
-        for child in it.children {
-            match merged
-                .iter_mut()
-                .find(|m| m.label == child.label && m.kind == child.kind)
-            {
-                Some(m) => {
-                    m.cost.add(&child.cost);
-                    m.calls += child.calls;
-                }
-                None => merged.push(child),
-            }
-        }
+        merge_into(&mut merged, it.children);
     }
     merged
+}
+
+fn merge_into(merged: &mut Vec<CostNode>, children: Vec<CostNode>) {
+    for child in children {
+        match merged
+            .iter_mut()
+            .find(|m| m.label == child.label && m.kind == child.kind)
+        {
+            Some(m) => {
+                m.cost.add(&child.cost);
+                m.calls += child.calls;
+                merge_into(&mut m.children, child.children);
+            }
+            None => merged.push(child),
+        }
+    }
 }
 
 /// Evaluates one call of a step's callee in the caller's scope.

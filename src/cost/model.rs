@@ -640,6 +640,26 @@ ring = 64
     }
 
     #[test]
+    fn loop_iterations_merge_at_every_depth() {
+        let m = load(
+            "[primitives.p]\nargs = [\"n\"]\nonline_bits = \"n\"\n\
+             [functions.inner]\nargs = [\"n\"]\nsteps = [{ call = \"p\", n = \"n\" }]\n\
+             [functions.outer]\nargs = [\"n\"]\nsteps = [{ call = \"inner\", n = \"n\" }]\n\
+             [ops.relu]\ns = [{ call = \"outer\", n = \"2^i\", repeat = \"3\", index = \"i\" }]",
+        )
+        .unwrap();
+        let steps = &m.ops["relu"].cases[0].1;
+        let nodes = super::super::lowering::expand_steps(&m, steps, &m.base_vars(), 0).unwrap();
+        // 1 + 2 + 4 bits, and the same down to the primitive
+        let outer = &nodes[0];
+        assert_eq!(outer.cost.online_bits, 7.0);
+        let inner = &outer.children[0];
+        assert_eq!((inner.calls, inner.cost.online_bits), (3.0, 7.0));
+        let p = &inner.children[0];
+        assert_eq!((p.calls, p.cost.online_bits), (3.0, 7.0));
+    }
+
+    #[test]
     fn the_most_specific_case_wins() {
         let m = load(
             "[primitives.p]\nargs = [\"n\"]\nonline_bits = \"n\"\n\
