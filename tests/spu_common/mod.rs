@@ -281,15 +281,14 @@ pub fn predicted_primitives(model: &CostModel, spec: &str) -> BTreeMap<String, (
 /// Compares the calls and bytes of every SPU MPC kernel that communicates (`per_op.mpc` of the
 /// model run, or `section` such as `per_op_warm`) with the model's primitives of the same name
 /// (`rename` maps model names to SPU's profile names). Calls are compared except for the
-/// kernels in `batched`: a comparison tree is one call spread over its levels in the model
-/// (`levels`), one call per level in SPU. Returns the mismatches.
+/// kernels in `uncounted`. Returns the mismatches.
 pub fn check_kernels(
     framework: &str,
     results: &str,
     spec: &str,
     section: &str,
     rename: &[(&str, &str)],
-    batched: &[&str],
+    uncounted: &[&str],
 ) -> Vec<String> {
     let model = model(framework);
     let measured = common::measured(results, spec).unwrap();
@@ -317,7 +316,7 @@ pub fn check_kernels(
                 "{spec} kernel {name}: predicted {b} B, measured {bytes} B"
             ));
         }
-        if !batched.contains(&name.as_str()) && !same(calls, num(&k["count"])) {
+        if !uncounted.contains(&name.as_str()) && !same(calls, num(&k["count"])) {
             bad.push(format!(
                 "{spec} kernel {name}: predicted {calls} calls, measured {}",
                 k["count"]
@@ -332,6 +331,19 @@ pub fn check_kernels(
         }
     }
     bad
+}
+
+/// Calls and bytes of the outermost nodes of a chain named after one of `kernels`.
+pub fn collect(node: &CostNode, kernels: &[&str], out: &mut BTreeMap<String, (f64, f64)>) {
+    kernel_nodes(node, kernels, out)
+}
+
+/// Bytes (all parties) of the chain nodes with this label.
+pub fn bytes_of(node: &CostNode, label: &str) -> f64 {
+    if node.label == label {
+        return node.cost.online_bits / 8.0;
+    }
+    node.children.iter().map(|c| bytes_of(c, label)).sum()
 }
 
 fn kernel_nodes(node: &CostNode, kernels: &[&str], out: &mut BTreeMap<String, (f64, f64)>) {
@@ -365,4 +377,64 @@ pub fn predicted_kernels(
         }
     }
     out
+}
+
+/// The graph of one measured single-op case (results/spu_ops/*.json): the op of hawkeye-mpc's
+/// JSON node syntax applied to sources of the listed shapes, visibilities and element kinds.
+pub fn op_case_graph(case: &Value) -> hawkeye_mpc::graph::Graph {
+    use hawkeye_mpc::graph::{ElemKind, Graph, Op, ParamRole, ValueInfo, Visibility};
+    let op: Op = serde_json::from_value(case["op"].clone()).unwrap();
+    let mut g = Graph::new(case["name"].as_str().unwrap());
+    let mut ids = Vec::new();
+    for (i, inp) in case["inputs"].as_array().unwrap().iter().enumerate() {
+        let shape: Vec<usize> = inp["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        let vis = match inp["visibility"].as_str().unwrap() {
+            "secret" => Visibility::Secret,
+            "public" => Visibility::Public,
+            _ => Visibility::Server,
+        };
+        let kind = if inp["kind"].as_str() == Some("int") {
+            ElemKind::Int
+        } else {
+            ElemKind::Real
+        };
+        let src = if i == 0 {
+            Op::Input
+        } else {
+            Op::Parameter {
+                role: ParamRole::Weight,
+            }
+        };
+        ids.push(
+            g.add_source(format!("in{i}"), "", src, ValueInfo::new(shape, kind, vis))
+                .unwrap(),
+        );
+    }
+    let y = g.add("op", "0", op, &ids).unwrap();
+    g.set_outputs(vec![y]);
+    g
+}
+
+/// Figures of one single-op case (its setup included separately, as for a layer).
+pub fn predict_case(model: &CostModel, case: &Value) -> Figures {
+    let p = Profile::new(&op_case_graph(case), model)
+        .unwrap_or_else(|e| panic!("{}: {e}", case["name"]));
+    let nodes: Vec<&NodeProfile> = p.nodes.iter().collect();
+    figures(model, &nodes)
+}
+
+/// The measured single-op cases of a protocol (`semi2k`, `aby3`, `cheetah`).
+pub fn op_cases(protocol: &str) -> Vec<Value> {
+    let path = common::fixtures()
+        .join("results/spu_ops")
+        .join(format!("{protocol}.json"));
+    common::read_json(&path)["cases"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
