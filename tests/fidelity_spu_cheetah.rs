@@ -113,6 +113,29 @@ fn layers_without_beaver_products_are_within_3_percent() {
     assert!(checked >= 30, "{checked}");
 }
 
+/// Messages received per party (the model's rounds) against the measured warm runs, and with
+/// the setup's messages against the cold runs (SPU's rounds_estimate): within 3 %.
+#[test]
+fn messages_are_within_3_percent_warm_and_cold() {
+    let m = model("spu-cheetah");
+    for spec in INFERENCE_SPECS {
+        let measured = common::measured("spu_cheetah", spec).unwrap();
+        let (total, _) = predict(&m, spec);
+        let warm = num(&measured["total_warm"]["rounds_estimate"]);
+        let cold = num(&measured["total"]["rounds_estimate"]);
+        assert!(
+            within(total.rounds, warm, 0.03, 1.0),
+            "{spec}: {} messages, measured warm {warm}",
+            total.rounds
+        );
+        assert!(
+            within(total.rounds + total.setup_rounds, cold, 0.03, 0.0),
+            "{spec}: {} messages with setup, measured cold {cold}",
+            total.rounds + total.setup_rounds
+        );
+    }
+}
+
 /// The one-time setup against cold - warm: Ferret OT bootstrap per OT instance, CheetahDot and
 /// CheetahMul keys (plus, in j and m, the cold run's first Beaver refill).
 #[test]
