@@ -88,6 +88,9 @@ fn builtin_function(name: &str, args: &[f64]) -> Option<f64> {
     })
 }
 
+/// Largest number of operators in one formula.
+const MAX_OPERATORS: usize = 120;
+
 /// Names the formula language reserves for functions.
 const FUNCTIONS: &[&str] = &[
     "log2",
@@ -101,17 +104,19 @@ const FUNCTIONS: &[&str] = &[
 impl Formula {
     /// Parses a formula; the error is the parser's reason.
     pub fn parse(text: &str) -> Result<Formula, String> {
-        // A slab holds a fixed number of sub-expressions: start small (most formulas are), and
-        // retry with a larger one when a formula does not fit.
-        let mut capacity = 16;
-        let (mut slab, parsed) = loop {
-            let mut slab = Slab::with_capacity(capacity);
-            match Parser::new().parse(text, &mut slab.ps) {
-                Ok(parsed) => break (slab, parsed),
-                Err(fasteval2::Error::SlabOverflow) if capacity < 4096 => capacity *= 4,
-                Err(e) => return Err(format!("cannot parse formula \"{text}\": {e:?}")),
-            }
-        };
+        // fasteval evaluates recursively: bound the size so that no file can exhaust the stack.
+        let operators = text.chars().filter(|c| "+-*/^%<>=&|,".contains(*c)).count();
+        if operators > MAX_OPERATORS {
+            return Err(format!(
+                "formula \"{}...\" has {operators} operators (at most {MAX_OPERATORS}): split it into functions",
+                text.chars().take(40).collect::<String>()
+            ));
+        }
+        // A formula has at most one slab entry per character.
+        let mut slab = Slab::with_capacity(text.len().max(16));
+        let parsed = Parser::new()
+            .parse(text, &mut slab.ps)
+            .map_err(|e| format!("cannot parse formula \"{text}\": {e:?}"))?;
         let instruction =
             parsed
                 .from(&slab.ps)
@@ -206,12 +211,18 @@ mod tests {
 
     #[test]
     fn long_formulas_parse() {
-        // more sub-expressions than a default slab holds
-        let text = (0..40)
-            .map(|i| format!("ceil(n/{})", i + 1))
+        let long = (0..60)
+            .map(|i| format!("{i}*n"))
             .collect::<Vec<_>>()
             .join(" + ");
-        assert_eq!(eval(&text, &[("n", 1.0)]), Ok(40.0));
+        assert_eq!(eval(&long, &[("n", 1.0)]), Ok(1_770.0));
+        let too_long = (0..200)
+            .map(|i| format!("{i}*n"))
+            .collect::<Vec<_>>()
+            .join(" + ");
+        assert!(Formula::parse(&too_long)
+            .unwrap_err()
+            .contains("at most 120"));
     }
 
     #[test]

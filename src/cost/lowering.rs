@@ -148,8 +148,8 @@ fn scale_children(children: &mut [CostNode], times: f64, levels: f64) {
     }
 }
 
-/// Sums iterations of a loop child by child, at every depth (all iterations share the same
-/// call structure label by label; differing ones are appended).
+/// Sums iterations of a loop child by child, recursively (iterations share their call
+/// structure label by label; children found in one iteration only are appended).
 fn merge_children(iterations: Vec<CostNode>) -> Vec<CostNode> {
     let mut merged: Vec<CostNode> = Vec::new();
     for it in iterations {
@@ -158,18 +158,18 @@ fn merge_children(iterations: Vec<CostNode>) -> Vec<CostNode> {
     merged
 }
 
-fn merge_into(merged: &mut Vec<CostNode>, children: Vec<CostNode>) {
-    for child in children {
+fn merge_into(merged: &mut Vec<CostNode>, nodes: Vec<CostNode>) {
+    for node in nodes {
         match merged
             .iter_mut()
-            .find(|m| m.label == child.label && m.kind == child.kind)
+            .find(|m| m.label == node.label && m.kind == node.kind)
         {
             Some(m) => {
-                m.cost.add(&child.cost);
-                m.calls += child.calls;
-                merge_into(&mut m.children, child.children);
+                m.cost.add(&node.cost);
+                m.calls += node.calls;
+                merge_into(&mut m.children, node.children);
             }
-            None => merged.push(child),
+            None => merged.push(node),
         }
     }
 }
