@@ -26,6 +26,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../cost_models/spu-semi2k.toml"),
     ),
     (
+        "spu-aby3.toml",
+        include_str!("../../cost_models/spu-aby3.toml"),
+    ),
+    (
+        "spu-cheetah.toml",
+        include_str!("../../cost_models/spu-cheetah.toml"),
+    ),
+    (
         "cryptflow2.toml",
         include_str!("../../cost_models/cryptflow2.toml"),
     ),

@@ -222,12 +222,15 @@ pub struct OpLowering {
 
 impl OpLowering {
     /// The steps for the given operand visibilities: the matching pattern with the fewest
-    /// wildcards.
+    /// wildcards, where the operands a shorter pattern leaves out count as wildcards too (`ss`
+    /// is more specific than `s` for two secret operands).
     pub fn case_for(&self, operands: &[Visibility]) -> Option<&(String, Vec<Step>)> {
         self.cases
             .iter()
             .filter(|(pattern, _)| pattern_matches(pattern, operands))
-            .min_by_key(|(pattern, _)| pattern.chars().filter(|&c| c == '*').count())
+            .min_by_key(|(pattern, _)| {
+                pattern.chars().filter(|&c| c == '*').count() + operands.len() - pattern.len()
+            })
     }
 }
 
@@ -646,6 +649,45 @@ ring = 64
 
     fn load(body: &str) -> Result<CostModel, CostModelError> {
         CostModel::from_toml(&format!("{HEADER}{body}"), "toy.toml", &[])
+    }
+
+    #[test]
+    fn loop_iterations_merge_at_every_depth() {
+        let m = load(
+            "[primitives.p]\nargs = [\"n\"]\nonline_bits = \"n\"\n\
+             [functions.inner]\nargs = [\"n\"]\nsteps = [{ call = \"p\", n = \"n\" }]\n\
+             [functions.outer]\nargs = [\"n\"]\nsteps = [{ call = \"inner\", n = \"n\" }]\n\
+             [ops.relu]\ns = [{ call = \"outer\", n = \"2^i\", repeat = \"3\", index = \"i\" }]",
+        )
+        .unwrap();
+        let steps = &m.ops["relu"].cases[0].1;
+        let nodes = super::super::lowering::expand_steps(&m, steps, &m.base_vars(), 0).unwrap();
+        // 1 + 2 + 4 bits, and the same down to the primitive
+        let outer = &nodes[0];
+        assert_eq!(outer.cost.online_bits, 7.0);
+        let inner = &outer.children[0];
+        assert_eq!((inner.calls, inner.cost.online_bits), (3.0, 7.0));
+        let p = &inner.children[0];
+        assert_eq!((p.calls, p.cost.online_bits), (3.0, 7.0));
+    }
+
+    #[test]
+    fn the_most_specific_case_wins() {
+        let m = load(
+            "[primitives.p]\nargs = [\"n\"]\nonline_bits = \"n\"\n\
+             [ops.layer_norm]\ns = [{ call = \"p\", n = \"1\" }]\n\
+             ss = [{ call = \"p\", n = \"2\" }]\nsp = [{ call = \"p\", n = \"3\" }]\n\
+             \"s**\" = [{ call = \"p\", n = \"4\" }]",
+        )
+        .unwrap();
+        let ln = &m.ops["layer_norm"];
+        let (s, p) = (Visibility::Secret, Visibility::Public);
+        let pick = |ops: &[Visibility]| ln.case_for(ops).map(|(k, _)| k.as_str());
+        assert_eq!(pick(&[s]), Some("s"));
+        assert_eq!(pick(&[s, s, s]), Some("ss"));
+        assert_eq!(pick(&[s, p, p]), Some("sp"));
+        assert_eq!(pick(&[s, s]), Some("ss"));
+        assert_eq!(pick(&[p, s, s]), None);
     }
 
     #[test]

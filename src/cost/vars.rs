@@ -15,6 +15,7 @@
 //! | layer_norm | rows, len (normalized elements per row), affine (0, 1 or 2 affine inputs) |
 //! | gather | rows (index count), dim (elements per gathered slice), vocab (size of the gathered axis) |
 //! | pow | exponent |
+//! | gelu | approximate (1 for the tanh form, else 0) |
 
 use super::formula::Vars;
 use crate::graph::{normalize_axis, numel, Op, ValueInfo};
@@ -45,6 +46,7 @@ pub fn var_names(op_name: &str) -> &'static [&'static str] {
         "layer_norm" => &["rows", "len", "affine"],
         "gather" => &["rows", "dim", "vocab"],
         "pow" => &["exponent"],
+        "gelu" => &["approximate"],
         _ => &[],
     }
 }
@@ -56,6 +58,7 @@ pub fn sample_vars(op_name: &str) -> Vars {
         let v = match *name {
             "bias" | "affine" => 1.0,
             "exponent" => 2.0,
+            "approximate" => 0.0,
             _ => 4.0,
         };
         vars.set(name, v);
@@ -169,6 +172,7 @@ pub fn op_vars(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Vars {
             v.set("vocab", f(data[a]));
         }
         Op::Pow { exponent } => v.set("exponent", *exponent),
+        Op::Gelu { approximate } => v.set("approximate", f64::from(u8::from(*approximate))),
         _ => {}
     }
     v
