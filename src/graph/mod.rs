@@ -75,6 +75,11 @@ impl Graph {
         self.current_phase = phase;
     }
 
+    /// The phase given to nodes added from now on.
+    pub fn phase(&self) -> Phase {
+        self.current_phase
+    }
+
     /// Adds a source node (input, parameter, constant) with its declared value.
     pub fn add_source(
         &mut self,
