@@ -90,7 +90,8 @@ fn training_steps_survive_the_json_format() {
         grad_threshold: Some(100.0),
         training: Training {
             seed: Visibility::Secret,
-            all_input_grads: true,
+            eager: true,
+            fused_batchnorm: true,
         },
         ..TrainOptions::default()
     };
@@ -113,7 +114,8 @@ fn framework_styles_change_only_what_they_say() {
         &TrainOptions {
             training: Training {
                 seed: Visibility::Secret,
-                all_input_grads: true,
+                eager: true,
+                fused_batchnorm: true,
             },
             ..TrainOptions::default()
         },

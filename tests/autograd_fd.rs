@@ -6,7 +6,9 @@
 mod common;
 
 use common::eval::{evaluate, evaluate_upto, Tensor};
-use hawkeye_mpc::autograd::{backward, train_step, BackwardOptions, Loss, Optimizer, TrainOptions};
+use hawkeye_mpc::autograd::{
+    backward, train_step, BackwardOptions, Loss, Optimizer, TrainOptions, Training,
+};
 use hawkeye_mpc::graph::{
     ConstValue, ElemKind, Graph, NodeId, Op, ParamRole, ValueInfo, Visibility,
 };
@@ -387,6 +389,16 @@ proptest! {
     }
 
     #[test]
+    fn batch_norm_fused_training(lead in 1..=3usize, ch in 1..=3usize, spatial in shape(2, 3), seed in any::<u64>()) {
+        // a batch of one element per channel has no variance to differentiate stably
+        prop_assume!(lead * spatial.iter().product::<usize>() > 1);
+        let mut c = Case::new(seed);
+        let x = c.input([vec![lead, ch], spatial].concat(), Dist::Signed);
+        let y = c.op(Op::BatchNormNormalize { eps: 1e-5 }, &[x]).unwrap();
+        c.check(y, &[x])?;
+    }
+
+    #[test]
     fn batch_norm_inference(lead in 1..=2usize, ch in 1..=3usize, spatial in shape(2, 3), seed in any::<u64>()) {
         let mut c = Case::new(seed);
         let x = c.input([vec![lead, ch], spatial].concat(), Dist::Signed);
@@ -496,10 +508,33 @@ proptest! {
 /// Checks a whole training step: with SGD at learning rate 1 the update phase outputs
 /// `p - grad`, which must match finite differences of the step's loss output.
 fn check_train_step(forward: Graph, loss: Loss, batch_stats: bool, seed: u64) {
+    check_train_step_as(
+        forward.clone(),
+        loss,
+        batch_stats,
+        Training::default(),
+        seed,
+    );
+    let crypten = Training {
+        seed: Visibility::Secret,
+        eager: true,
+        fused_batchnorm: true,
+    };
+    check_train_step_as(forward, loss, batch_stats, crypten, seed);
+}
+
+fn check_train_step_as(
+    forward: Graph,
+    loss: Loss,
+    batch_stats: bool,
+    training: Training,
+    seed: u64,
+) {
     let options = TrainOptions {
         loss,
         optimizer: Optimizer::Sgd { lr: 1.0 },
         batch_stats,
+        training,
         ..TrainOptions::default()
     };
     let step = train_step(&forward, &options).unwrap();
@@ -508,6 +543,10 @@ fn check_train_step(forward: Graph, loss: Loss, batch_stats: bool, seed: u64) {
     for id in step.node_ids() {
         let node = step.node(id);
         let dist = match node.op {
+            Op::Constant { .. } if node.name == "loss.grad_seed" => {
+                feeds.insert(id, Tensor::filled(vec![], 1.0));
+                continue;
+            }
             Op::Input if node.name == "loss.labels" && loss == Loss::CrossEntropy => {
                 Dist::OneHot(*node.value.shape.last().unwrap())
             }

@@ -17,6 +17,10 @@ pub struct BackwardOptions {
     /// gradients that reach a differentiated node are built, which is what jax keeps after
     /// XLA's dead-code elimination.
     pub all_input_grads: bool,
+    /// Fold products by public scalars into the broadcasts they feed and into each other
+    /// (`c * expand(g)` becomes `expand(c * g)`), as a compiler does (XLA's algebraic
+    /// simplifier); an eager framework runs every product as written.
+    pub fold_scales: bool,
 }
 
 /// Appends to `graph`, in the backward phase, the nodes computing the gradient of `output`
@@ -80,6 +84,7 @@ pub(crate) fn reverse(
     // gradient contributions per node; the output's is the seed
     let mut contributions: Vec<Vec<NodeId>> = vec![Vec::new(); n];
     let mut e = Emitter::new(graph);
+    e.fold_scales = options.fold_scales;
     for &id in ids.iter().rev() {
         if !active[id.index()] || e.graph.node(id).op.is_source() {
             continue;

@@ -5,8 +5,9 @@
 //! Layer norm: `xc = x - mean(x)`, `var = mean(xc^2)`, `xc * rsqrt(var + eps) * w + b`.
 //! Batch norm, training: the same statistics over all dims but the channels (biased
 //! variance), `xc * (w * rsqrt(var + eps)) + b` (the scale is folded into the channel
-//! vector first, as the jax model of the harness writes it). Batch norm, inference: the
-//! running statistics instead.
+//! vector first, as the jax model of the harness writes it), or fused as CrypTen computes
+//! it (`batch_norm_normalize`, then the weight and bias). Batch norm, inference: the running
+//! statistics instead.
 
 use super::emit::Emitter;
 use super::AutogradError;
@@ -86,6 +87,23 @@ pub(crate) fn batch_norm_train(
     let w = channels(e, weight, rank)?;
     let s = e.mul(w, r)?;
     let y = e.mul(xc, s)?;
+    let b = channels(e, bias, rank)?;
+    e.add(y, b)
+}
+
+/// Batch normalization in training mode as CrypTen's fused batchnorm computes it: the
+/// standardized input (`batch_norm_normalize`) times the weight, plus the bias.
+pub(crate) fn batch_norm_fused(
+    e: &mut Emitter,
+    x: NodeId,
+    weight: NodeId,
+    bias: NodeId,
+    eps: f64,
+) -> Built {
+    let rank = e.shape(x).len();
+    let xn = e.op(Op::BatchNormNormalize { eps }, &[x])?;
+    let w = channels(e, weight, rank)?;
+    let y = e.mul(xn, w)?;
     let b = channels(e, bias, rank)?;
     e.add(y, b)
 }

@@ -9,6 +9,8 @@ pub(crate) struct Emitter<'g> {
     pub graph: &'g mut Graph,
     module: String,
     base: String,
+    /// Fold public scalar factors into broadcasts and each other (`BackwardOptions`).
+    pub fold_scales: bool,
 }
 
 impl<'g> Emitter<'g> {
@@ -17,6 +19,7 @@ impl<'g> Emitter<'g> {
             graph,
             module: String::new(),
             base: "grad".to_string(),
+            fold_scales: false,
         }
     }
 
@@ -77,10 +80,47 @@ impl<'g> Emitter<'g> {
         self.constant(value, vec![])
     }
 
-    /// `x * factor` with a public scalar factor.
+    /// `x * factor` with a public scalar factor. With `fold_scales`, the factor moves inside
+    /// a broadcast (`c * expand(g)` = `expand(c * g)`) and merges with another public scalar
+    /// factor (`c * (d * g)` = `(c d) * g`).
     pub fn scale(&mut self, x: NodeId, factor: f64) -> Result<NodeId, AutogradError> {
+        if self.fold_scales {
+            let node = self.graph.node(x);
+            let inputs = self.graph.inputs(x);
+            match &node.op {
+                Op::Expand { shape } => {
+                    let shape = shape.clone();
+                    let inner = self.scale(inputs[0], factor)?;
+                    return self.expand(inner, &shape);
+                }
+                Op::Mul => {
+                    let value = node.value.shape.clone();
+                    for (a, b) in [(0, 1), (1, 0)] {
+                        if let Some(c) = self.public_scalar(inputs[b]) {
+                            if self.shape(inputs[a]) == value {
+                                return self.scale(inputs[a], c * factor);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
         let f = self.scalar(factor)?;
         self.op(Op::Mul, &[x, f])
+    }
+
+    /// The value of a public scalar constant node.
+    fn public_scalar(&self, x: NodeId) -> Option<f64> {
+        let node = self.graph.node(x);
+        match node.op {
+            Op::Constant {
+                value: ConstValue::Fill(v),
+            } if node.value.shape.is_empty() && node.value.visibility == Visibility::Public => {
+                Some(v)
+            }
+            _ => None,
+        }
     }
 
     pub fn add(&mut self, a: NodeId, b: NodeId) -> Result<NodeId, AutogradError> {

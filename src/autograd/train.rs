@@ -19,15 +19,34 @@ pub struct Training {
     /// away) or secret (CrypTen's `loss.backward()` seeds with an encrypted 1, so the loss
     /// gradient is multiplied by it).
     pub seed: Visibility,
-    /// See [`BackwardOptions::all_input_grads`].
-    pub all_input_grads: bool,
+    /// Eager autograd (CrypTen): every function on the tape returns the gradients of all its
+    /// inputs, and everything built runs. Otherwise compiled (jax under XLA): only gradients
+    /// that reach a parameter, public factors folded (into broadcasts and each other), and
+    /// nodes no output needs dropped.
+    pub eager: bool,
+    /// Batch normalization as one function with a closed-form backward (CrypTen), instead of
+    /// its tensor ops differentiated one by one.
+    pub fused_batchnorm: bool,
+}
+
+impl Training {
+    /// The training behaviour a cost model states (`[training]`).
+    pub fn of(model: &crate::cost::CostModel) -> Training {
+        use crate::cost::{AutogradStyle, BatchNormStyle};
+        Training {
+            seed: model.training.loss_seed,
+            eager: model.training.autograd == AutogradStyle::Eager,
+            fused_batchnorm: model.training.batchnorm == BatchNormStyle::Fused,
+        }
+    }
 }
 
 impl Default for Training {
     fn default() -> Self {
         Training {
             seed: Visibility::Public,
-            all_input_grads: false,
+            eager: false,
+            fused_batchnorm: false,
         }
     }
 }
@@ -77,7 +96,12 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
         .last()
         .ok_or_else(|| AutogradError::Invalid(format!("model '{}' has no output", forward.name)))?;
     let mut g = Graph::new(forward.name.clone());
-    let map = replay(forward, &mut g, options.batch_stats)?;
+    let map = replay(
+        forward,
+        &mut g,
+        options.batch_stats,
+        options.training.fused_batchnorm,
+    )?;
     let output = map[&last];
 
     let (loss, _labels) = loss::build(&mut g, output, options.loss)?;
@@ -102,13 +126,15 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
             ValueInfo::new(vec![], ElemKind::Real, vis),
         )?),
     };
+    let eager = options.training.eager;
     let grads = backward(
         &mut g,
         loss,
         seed,
         &params,
         &BackwardOptions {
-            all_input_grads: options.training.all_input_grads,
+            all_input_grads: eager,
+            fold_scales: !eager,
         },
     )?;
 
@@ -134,7 +160,54 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
     outputs.extend(new_state);
     g.set_outputs(outputs);
     g.set_phase(Phase::Forward);
-    Ok(g)
+    if eager {
+        Ok(g)
+    } else {
+        prune(&g)
+    }
+}
+
+/// The graph without the nodes its outputs do not need (a compiler's dead-code
+/// elimination).
+fn prune(g: &Graph) -> Result<Graph, AutogradError> {
+    let ids: Vec<NodeId> = g.node_ids().collect();
+    let mut live = vec![false; ids.len()];
+    for &o in g.outputs() {
+        live[o.index()] = true;
+    }
+    for &id in ids.iter().rev() {
+        if live[id.index()] {
+            for i in g.inputs(id) {
+                live[i.index()] = true;
+            }
+        }
+    }
+    let mut out = Graph::new(g.name.clone());
+    let mut map: HashMap<NodeId, NodeId> = HashMap::new();
+    for &id in ids.iter().filter(|id| live[id.index()]) {
+        let node = g.node(id);
+        out.set_phase(node.phase);
+        let new = if node.op.is_source() {
+            out.add_source(
+                node.name.clone(),
+                node.module.clone(),
+                node.op.clone(),
+                node.value.clone(),
+            )?
+        } else {
+            let ins: Vec<NodeId> = g.inputs(id).iter().map(|i| map[i]).collect();
+            out.add(
+                node.name.clone(),
+                node.module.clone(),
+                node.op.clone(),
+                &ins,
+            )?
+        };
+        map.insert(id, new);
+    }
+    out.set_outputs(g.outputs().iter().map(|o| map[o]).collect());
+    out.set_phase(Phase::Forward);
+    Ok(out)
 }
 
 /// Copies the forward graph into `g`, with batch normalization (batch statistics when
@@ -143,6 +216,7 @@ fn replay(
     forward: &Graph,
     g: &mut Graph,
     batch_stats: bool,
+    fused_batchnorm: bool,
 ) -> Result<HashMap<NodeId, NodeId>, AutogradError> {
     let mut map: HashMap<NodeId, NodeId> = HashMap::with_capacity(forward.len());
     g.set_phase(Phase::Forward);
@@ -160,6 +234,9 @@ fn replay(
             let mut e = Emitter::new(g);
             e.at(&node.module, &node.name);
             match node.op {
+                Op::BatchNorm { eps } if batch_stats && fused_batchnorm => {
+                    decompose::batch_norm_fused(&mut e, ins[0], ins[1], ins[2], eps)?
+                }
                 Op::BatchNorm { eps } if batch_stats => {
                     decompose::batch_norm_train(&mut e, ins[0], ins[1], ins[2], eps)?
                 }

@@ -11,7 +11,7 @@
 //! | add, sub, mul, div, max, min | a, b (operand elements, unbroadcast) |
 //! | softmax, log_softmax, arg_max, reduce_*, global_avg_pool, adaptive_avg_pool2d, cross_entropy | rows, len (elements per row) |
 //! | max_pool2d, avg_pool2d | kh, kw, windows, channels (N*C), h, w, ho, wo, stride_h, stride_w |
-//! | batch_norm | c (channels) |
+//! | batch_norm, batch_norm_normalize(_grad) | c (channels) |
 //! | layer_norm | rows, len (normalized elements per row), affine (0, 1 or 2 affine inputs) |
 //! | gather | rows (index count), dim (elements per gathered slice), vocab (size of the gathered axis) |
 //! | pow | exponent |
@@ -34,6 +34,7 @@ pub fn var_names(op_name: &str) -> &'static [&'static str] {
         "sum_product" => &["a", "b", "terms"],
         "gather_grad" => &["rows", "dim", "vocab"],
         "reduce_max_grad" | "cross_entropy_grad" => &["rows", "len"],
+        "batch_norm_normalize" | "batch_norm_normalize_grad" => &["c"],
         "linear" => &["m", "k", "n", "bias"],
         "mat_mul" => &["batch", "m", "k", "n", "a", "b"],
         "add" | "sub" | "mul" | "div" | "max" | "min" => &["a", "b"],
@@ -161,6 +162,9 @@ pub fn op_vars(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Vars {
             }
         }
         Op::BatchNorm { .. } => v.set("c", f(shape(0)[1])),
+        Op::BatchNormNormalize { .. } | Op::BatchNormNormalizeGrad { .. } => {
+            v.set("c", f(output.shape[1]))
+        }
         Op::LayerNorm { axis, .. } => {
             let s = shape(0);
             let a = normalize_axis(*axis, s.len()).unwrap_or(0);

@@ -385,6 +385,24 @@ pub enum Op {
         axis: i64,
         size: usize,
     },
+    /// Gradient of `rsqrt` at `x` whose result was `y`: `-grad * y^3 / 2`. Frameworks differ:
+    /// jax computes `grad * (-1/2) * (y / x)` (a division), CrypTen's rule `y^2 * y` (products).
+    /// `[grad, y, x]`, same shapes.
+    RsqrtGrad,
+    /// Batch normalization's standardization in training mode, fused as CrypTen's batchnorm
+    /// computes it: `(x - mean) / sqrt(var + eps)` with the batch mean and (biased) variance
+    /// over all dims but the channels (dim 1). `[x]`.
+    BatchNormNormalize {
+        #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
+        eps: f64,
+    },
+    /// Gradient of `batch_norm_normalize` at `x`, in closed form from the saved normalized
+    /// input: `(grad - mean(grad) - x_hat * mean(grad * x_hat)) / sqrt(var + eps)` (means
+    /// per channel). `[grad, x]`, same shapes.
+    BatchNormNormalizeGrad {
+        #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
+        eps: f64,
+    },
     /// CrypTen's gradient threshold of `update_parameters` (`grad_threshold`):
     /// `grad` where `grad^2 < threshold^2`, else 0 (a fresh comparison). `[grad]`.
     GradThreshold {
@@ -467,6 +485,9 @@ impl Op {
         "cross_entropy_grad",
         "sum_product",
         "gather_grad",
+        "rsqrt_grad",
+        "batch_norm_normalize",
+        "batch_norm_normalize_grad",
         "grad_threshold",
     ];
 
@@ -532,6 +553,9 @@ impl Op {
             Op::CrossEntropyGrad => "cross_entropy_grad",
             Op::SumProduct { .. } => "sum_product",
             Op::GatherGrad { .. } => "gather_grad",
+            Op::RsqrtGrad => "rsqrt_grad",
+            Op::BatchNormNormalize { .. } => "batch_norm_normalize",
+            Op::BatchNormNormalizeGrad { .. } => "batch_norm_normalize_grad",
             Op::GradThreshold { .. } => "grad_threshold",
         }
     }
@@ -550,6 +574,8 @@ impl Op {
                 | Op::CrossEntropyGrad
                 | Op::SumProduct { .. }
                 | Op::GatherGrad { .. }
+                | Op::RsqrtGrad
+                | Op::BatchNormNormalizeGrad { .. }
                 | Op::GradThreshold { .. }
         )
     }
@@ -565,6 +591,7 @@ impl Op {
             Op::Input | Op::Parameter { .. } | Op::Constant { .. } => (0, 0),
             Op::Conv2d { .. } | Op::Linear => (2, 3),
             Op::LayerNorm { .. } => (1, 3),
+            Op::RsqrtGrad => (3, 3),
             Op::BatchNorm { .. } => (5, 5),
             Op::Concat { .. } => (1, usize::MAX),
             Op::MatMul
@@ -585,7 +612,8 @@ impl Op {
             | Op::Conv2dGradWeight { .. }
             | Op::CrossEntropyGrad
             | Op::SumProduct { .. }
-            | Op::GatherGrad { .. } => (2, 2),
+            | Op::GatherGrad { .. }
+            | Op::BatchNormNormalizeGrad { .. } => (2, 2),
             _ => (1, 1),
         }
     }

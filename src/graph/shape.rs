@@ -554,7 +554,14 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
         | Op::CrossEntropyGrad
         | Op::SumProduct { .. }
         | Op::GatherGrad { .. }
+        | Op::RsqrtGrad
+        | Op::BatchNormNormalizeGrad { .. }
         | Op::GradThreshold { .. } => unreachable!("backward ops are inferred above"),
+        Op::BatchNormNormalize { eps } => {
+            let x = x.expect("arity checked");
+            check_batch_norm_input(x, *eps)?;
+            real(x.shape.clone())
+        }
         Op::CrossEntropy | Op::Mse => {
             let (p, t) = (inputs[0], inputs[1]);
             expect_real("loss prediction", p)?;
@@ -584,6 +591,21 @@ fn expect_same_shape(what: &str, a: &ValueInfo, b: &ValueInfo) -> ShapeResult<()
             shape_string(&a.shape),
             shape_string(&b.shape)
         ));
+    }
+    Ok(())
+}
+
+/// A training-mode batch normalization input: a channel dim, positive eps.
+fn check_batch_norm_input(x: &ValueInfo, eps: f64) -> ShapeResult<()> {
+    expect_real("batch norm input", x)?;
+    if x.shape.len() < 2 {
+        return Err(format!(
+            "batch norm input needs a channel dim (rank >= 2), got {}",
+            shape_string(&x.shape)
+        ));
+    }
+    if eps.is_nan() || eps <= 0.0 {
+        return Err(format!("batch norm eps must be positive, got {eps}"));
     }
     Ok(())
 }
@@ -780,6 +802,16 @@ fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKin
             out.push(*size);
             out.extend(&g.shape[a + k..]);
             real(out)
+        }
+        Op::RsqrtGrad => {
+            expect_same_shape("rsqrt_grad", inputs[0], inputs[1])?;
+            expect_same_shape("rsqrt_grad", inputs[0], inputs[2])?;
+            real(inputs[0].shape.clone())
+        }
+        Op::BatchNormNormalizeGrad { eps } => {
+            check_batch_norm_input(inputs[1], *eps)?;
+            expect_same_shape("batch_norm_normalize_grad", inputs[0], inputs[1])?;
+            real(inputs[0].shape.clone())
         }
         Op::GradThreshold { threshold } => {
             if !threshold.is_finite() || *threshold <= 0.0 {

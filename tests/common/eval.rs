@@ -763,6 +763,28 @@ fn eval_op(
         Op::GeluGrad { approximate } => {
             binary(ins[0], ins[1], |g, x| g * gelu_grad(x, *approximate))
         }
+        Op::RsqrtGrad => {
+            let (g, y) = (ins[0], ins[1]);
+            binary(g, y, |g, y| -0.5 * g * y * y * y)
+        }
+        Op::BatchNormNormalize { eps } => standardize(ins[0], *eps).0,
+        Op::BatchNormNormalizeGrad { eps } => {
+            let (g, x) = (ins[0], ins[1]);
+            let (xhat, inv) = standardize(x, *eps);
+            let mut red = vec![true; x.shape.len()];
+            red[1] = false;
+            let (_, groups) = reduce_groups(&x.shape, &red);
+            let mut d = vec![0.0; x.data.len()];
+            for (ch, grp) in groups.iter().enumerate() {
+                let n = grp.len() as f64;
+                let mg = grp.iter().map(|&k| g.data[k]).sum::<f64>() / n;
+                let mgx = grp.iter().map(|&k| g.data[k] * xhat.data[k]).sum::<f64>() / n;
+                for &k in grp {
+                    d[k] = (g.data[k] - mg - xhat.data[k] * mgx) * inv[ch];
+                }
+            }
+            out(d)
+        }
         Op::GradThreshold { threshold } => x.unwrap().map(|g| {
             if g * g < threshold * threshold {
                 g
@@ -771,6 +793,26 @@ fn eval_op(
             }
         }),
     }
+}
+
+/// Batch standardization over all dims but 1: (x_hat, 1/sqrt(var + eps) per channel).
+fn standardize(x: &Tensor, eps: f64) -> (Tensor, Vec<f64>) {
+    let mut red = vec![true; x.shape.len()];
+    red[1] = false;
+    let (_, groups) = reduce_groups(&x.shape, &red);
+    let mut xhat = x.clone();
+    let mut inv = Vec::new();
+    for grp in &groups {
+        let n = grp.len() as f64;
+        let mu = grp.iter().map(|&k| x.data[k]).sum::<f64>() / n;
+        let var = grp.iter().map(|&k| (x.data[k] - mu).powi(2)).sum::<f64>() / n;
+        let s = 1.0 / (var + eps).sqrt();
+        for &k in grp {
+            xhat.data[k] = (x.data[k] - mu) * s;
+        }
+        inv.push(s);
+    }
+    (xhat, inv)
 }
 
 fn matmul(a: &Tensor, b: &Tensor, shape: &[usize]) -> Tensor {

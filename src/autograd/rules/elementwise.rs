@@ -48,17 +48,13 @@ pub(super) fn unary(e: &mut Emitter, f: &Fwd, g: NodeId) -> Grads {
             let q = e.div(g, y)?;
             e.scale(q, 0.5)
         }
-        // -1/2 g y^3 (the rule the ground-truth harness registers for CrypTen's inv_sqrt)
-        Op::Rsqrt => {
-            let y2 = e.op(Op::Square, &[y])?;
-            let y3 = e.mul(y2, y)?;
-            let p = e.mul(g, y3)?;
-            e.scale(p, -0.5)
-        }
-        // g * (2 x), as CrypTen's and jax's square rules
+        // -1/2 g y^3, computed differently by frameworks (rsqrt_grad)
+        Op::Rsqrt => e.op(Op::RsqrtGrad, &[g, y, x]),
+        // (2 g) x: the square rules' g * (2 x) with the factor on the gradient, where a
+        // compiler folds it into the gradient's public factors (XLA does)
         Op::Square => {
-            let x2 = e.scale(x, 2.0)?;
-            e.mul(g, x2)
+            let g2 = e.scale(g, 2.0)?;
+            e.mul(g2, x)
         }
         Op::Pow { exponent } => {
             let p = *exponent;

@@ -89,6 +89,9 @@ pub(crate) fn vjp(e: &mut Emitter, id: NodeId, g: Option<NodeId>, want: &[bool])
         | Abs
         | Identity
         | Dropout { .. } => elementwise::unary(e, &f, g),
+        BatchNormNormalize { eps } => Ok(vec![f.grad(0, || {
+            e.op(Op::BatchNormNormalizeGrad { eps: *eps }, &[g, f.inputs[0]])
+        })?]),
         Add | Sub | Mul | Div | Max | Min => elementwise::binary(e, &f, g),
         Linear | MatMul | Conv2d { .. } => linear::vjp(e, &f, g),
         MaxPool2d { .. } | AvgPool2d { .. } | GlobalAvgPool | AdaptiveAvgPool2d { .. } => {
@@ -120,6 +123,8 @@ pub(crate) fn vjp(e: &mut Emitter, id: NodeId, g: Option<NodeId>, want: &[bool])
         | CrossEntropyGrad
         | SumProduct { .. }
         | GatherGrad { .. }
+        | RsqrtGrad
+        | BatchNormNormalizeGrad { .. }
         | GradThreshold { .. } => Err(f.unsupported(
             e,
             "backward ops are not differentiated (no second derivatives)",

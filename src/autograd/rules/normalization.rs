@@ -66,7 +66,11 @@ fn through(e: &mut Emitter, f: &Fwd, out: NodeId, g: NodeId) -> Grads {
         .filter(|&(i, _)| f.wants(i))
         .map(|(_, &n)| n)
         .collect();
-    let grads = reverse(e.graph, out, Some(g), &wanted, &BackwardOptions::default())?;
+    let options = BackwardOptions {
+        fold_scales: e.fold_scales,
+        ..BackwardOptions::default()
+    };
+    let grads = reverse(e.graph, out, Some(g), &wanted, &options)?;
     let mut it = grads.into_iter();
     Ok((0..f.inputs.len())
         .map(|i| {
