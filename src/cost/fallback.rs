@@ -193,3 +193,72 @@ pub fn compose(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Option<Vec
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::cost::{lower_op, CostModel, Lowered};
+    use crate::graph::{ElemKind, Op, ValueInfo, Visibility};
+
+    const TOY: &str = r#"
+[framework]
+name = "toy"
+description = "toy"
+provenance = "test"
+rounds = "messages"
+default_weights = "secret"
+[params]
+parties = 2
+ring = 64
+[primitives.open]
+args = ["n"]
+online_bits = "parties * ring * n"
+online_rounds = "1"
+[ops.mul]
+ss = [{ call = "open", n = "a+b" }]
+[ops.conv2d]
+ss = [{ call = "open", n = "x" }]
+"#;
+
+    fn secret(shape: Vec<usize>) -> ValueInfo {
+        ValueInfo::new(shape, ElemKind::Real, Visibility::Secret)
+    }
+
+    #[test]
+    fn backward_ops_without_a_lowering_cost_their_composition() {
+        let model = CostModel::from_toml(TOY, "toy.toml", &[]).unwrap();
+        let (g, x) = (secret(vec![4, 8]), secret(vec![4, 8]));
+        let Lowered::Chain(chain) =
+            lower_op(&model, &Op::ReluGrad { alpha: 0.0 }, &[&g, &x], &g).unwrap()
+        else {
+            panic!("relu_grad costs something")
+        };
+        assert_eq!(chain.label, "relu_grad");
+        assert_eq!(chain.children[0].label, "mul (default)");
+        assert_eq!(chain.cost.online_bits, 2.0 * 64.0 * 64.0);
+
+        // the input gradient of a conv as the conv of the padded gradient (N, Cout, H+2, W+2)
+        let (grad, w, out) = (
+            secret(vec![1, 3, 6, 6]),
+            secret(vec![3, 2, 3, 3]),
+            secret(vec![1, 2, 8, 8]),
+        );
+        let op = Op::Conv2dGradInput {
+            stride: [1, 1],
+            padding: [0; 4],
+            dilation: [1, 1],
+            groups: 1,
+            input: [8, 8],
+        };
+        let Lowered::Chain(chain) = lower_op(&model, &op, &[&grad, &w], &out).unwrap() else {
+            panic!("conv2d_grad_input costs something")
+        };
+        assert_eq!(chain.cost.online_bits, 2.0 * 64.0 * (3 * 10 * 10) as f64);
+
+        // no lowering and no composition the model can cost: the error says both
+        let e = lower_op(&model, &Op::CrossEntropyGrad, &[&g, &x], &g).unwrap_err();
+        assert!(
+            e.reason.contains("no lowering") && e.reason.contains("softmax"),
+            "{e}"
+        );
+    }
+}
