@@ -1,5 +1,5 @@
-//! Default costs of the backward ops (and of `batch_norm_normalize`, which only training
-//! graphs of frameworks with a fused batchnorm use): a cost model that has no lowering for a backward op
+//! Default costs of the backward ops (and of the ops only training graphs use: the losses
+//! and `batch_norm_normalize`): a cost model that has no lowering for a backward op
 //! (`relu_grad`, `conv2d_grad_weight` ...) costs it as the textbook composition of forward
 //! ops that computes it, so training profiles run under every framework. A model states its
 //! framework's own mechanism by giving the op a lowering (`[ops.relu_grad]`), which then
@@ -18,6 +18,8 @@
 //! | gather_grad | public indices: local; secret ones: mat_mul of the one-hot indices with the gradient |
 //! | grad_threshold | square, then relu (a comparison and a select) |
 //! | rsqrt_grad | square and products: `-g y^3 / 2` |
+//! | cross_entropy | softmax, log, the product with the labels |
+//! | mse | the square of the difference (a product) |
 //! | batch_norm_normalize | square (the variance), rsqrt per channel, a product |
 //! | batch_norm_normalize_grad | the closed form's four products |
 
@@ -178,6 +180,17 @@ pub fn compose(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Option<Vec
                 mul(x, c),
             ]
         }
+        // the losses (forward ops only training graphs use): softmax, log and the product
+        // with the labels; the square of the difference
+        Op::CrossEntropy => {
+            let p = inputs[0].clone();
+            vec![
+                (Op::Softmax { axis: -1 }, vec![p.clone()], p.clone()),
+                (Op::Log, vec![p.clone()], p.clone()),
+                mul(p, inputs[1].clone()),
+            ]
+        }
+        Op::Mse => vec![mul(inputs[0].clone(), inputs[0].clone())],
         Op::GradThreshold { .. } => vec![
             (
                 Op::Square,
