@@ -2,11 +2,13 @@
 //! under secure multi-party computation.
 //!
 //! The pipeline, one module per stage:
-//! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
-//! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models;
-//! `interpret` evaluates a graph on concrete tensors, in `f64` or emulated MPC fixed-point.
-//! `optimize` rewrites a graph into a cheaper equivalent one with e-graphs.
+//! `frontend` (model files in and out) > `graph` (the IR) > `autograd` (training steps:
+//! backward pass, loss, optimizer update) > `cost` (framework cost models) > `profile` (cost
+//! attribution) > `optimize` (cheaper equivalent graphs with e-graphs) > `report` (rendering).
+//! `zoo` holds the built-in models; `interpret` evaluates a graph on concrete tensors, in
+//! `f64` or emulated MPC fixed point.
 
+pub mod autograd;
 pub mod cost;
 pub mod frontend;
 pub mod graph;

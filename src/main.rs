@@ -2,6 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use hawkeye_mpc::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
 use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
@@ -25,8 +26,9 @@ network costs under secure multi-party computation frameworks, and where they ar
   hawkeye profile mlp --framework crypten --format json
   hawkeye profile lenet5 --framework semi2k --group-by primitive --flamegraph lenet.svg
   hawkeye compare bert-tiny --frameworks all
-  hawkeye export resnet18 --batch 4 -o resnet18.json
+  hawkeye profile lenet5 --framework semi2k --train --optimizer adam --batch 128
   hawkeye profile model.onnx --framework crypten --batch 8 --dim seq=128
+  hawkeye export resnet18 --batch 4 -o resnet18.json
   hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx"
 )]
 struct Cli {
@@ -70,7 +72,9 @@ enum Command {
   hawkeye profile resnet50 --framework spu-semi2k
   hawkeye profile mlp --framework crypten --weights public --group-by primitive
   hawkeye profile lenet5 --framework my_framework.toml --set ring=32 --format json
-  hawkeye profile bert-tiny --framework semi2k --depth 3 --top 5 --flamegraph bert.svg")]
+  hawkeye profile bert-tiny --framework semi2k --depth 3 --top 5 --flamegraph bert.svg
+  hawkeye profile mlp --framework semi2k --train --batch 32 --group-by phase
+  hawkeye profile vgg16 --framework semi2k --train --optimizer adam --loss mse")]
     Profile {
         /// Zoo model name or model file (.json, .onnx)
         model: String,
@@ -78,6 +82,8 @@ enum Command {
         zoo: ZooArgs,
         #[command(flatten)]
         costing: CostArgs,
+        #[command(flatten)]
+        train: TrainArgs,
         /// How to arrange the costs.
         #[arg(long, value_enum, default_value_t = GroupArg::Module)]
         group_by: GroupArg,
@@ -158,7 +164,100 @@ enum Command {
         /// Weight visibility (default: each framework's own).
         #[arg(long, value_enum)]
         weights: Option<WeightsArg>,
+        #[command(flatten)]
+        train: TrainArgs,
     },
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    /// Profile one training step (forward, loss against secret labels, backward, optimizer
+    /// update) instead of inference; the model's last output is the prediction.
+    #[arg(long)]
+    train: bool,
+    /// Training loss.
+    #[arg(long, value_enum, default_value_t = LossArg::Ce, requires = "train")]
+    loss: LossArg,
+    /// Optimizer (momentum: SGD with momentum 0.9 and weight decay 5e-4).
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd, requires = "train")]
+    optimizer: OptimizerArg,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.01, requires = "train")]
+    lr: f64,
+    /// Zero gradients whose square reaches T^2 before the update, as CrypTen's
+    /// update_parameters does; without a value, the framework's default (CrypTen: 100).
+    #[arg(
+        long,
+        value_name = "T",
+        num_args = 0..=1,
+        default_missing_value = "default",
+        requires = "train"
+    )]
+    grad_threshold: Option<String>,
+    /// Keep batch normalization's running statistics (a frozen-batchnorm step) instead of
+    /// batch statistics.
+    #[arg(long, requires = "train")]
+    frozen_batchnorm: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LossArg {
+    /// Cross-entropy of the softmax of the logits against one-hot labels
+    Ce,
+    /// Mean squared error
+    Mse,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum OptimizerArg {
+    Sgd,
+    Momentum,
+    Adam,
+    Adamw,
+}
+
+impl TrainArgs {
+    /// The graph to profile under `model`: the training step when `--train`, else `graph`.
+    fn graph(&self, graph: &Graph, model: &CostModel) -> Result<Graph> {
+        if !self.train {
+            return Ok(graph.clone());
+        }
+        let name = match self.optimizer {
+            OptimizerArg::Sgd => "sgd",
+            OptimizerArg::Momentum => "momentum",
+            OptimizerArg::Adam => "adam",
+            OptimizerArg::Adamw => "adamw",
+        };
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("--lr must be a positive number");
+        }
+        let grad_threshold = match self.grad_threshold.as_deref() {
+            None => None,
+            Some("default") => Some(model.training.grad_threshold.with_context(|| {
+                format!(
+                    "{} has no default gradient threshold; give one: --grad-threshold T",
+                    model.framework.name
+                )
+            })?),
+            Some(t) => Some(
+                t.parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && *t > 0.0)
+                    .with_context(|| format!("--grad-threshold '{t}' is not a positive number"))?,
+            ),
+        };
+        let options = TrainOptions {
+            loss: match self.loss {
+                LossArg::Ce => Loss::CrossEntropy,
+                LossArg::Mse => Loss::Mse,
+            },
+            optimizer: Optimizer::named(name, self.lr).map_err(anyhow::Error::msg)?,
+            grad_threshold,
+            batch_stats: !self.frozen_batchnorm,
+            training: Training::of(model),
+        };
+        Ok(train_step(graph, &options)?)
+    }
 }
 
 #[derive(Args)]
@@ -333,6 +432,7 @@ fn run(cli: Cli) -> Result<()> {
             model,
             zoo,
             costing,
+            train,
             group_by,
             depth,
             top,
@@ -342,6 +442,7 @@ fn run(cli: Cli) -> Result<()> {
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
             let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
+            let g = train.graph(&g, &cm)?;
             let (p, vis) = profile(&g, &cm, costing.weights)?;
             let tree = p.attribution(group_by.into());
             let view = report::profile::View {
@@ -456,6 +557,7 @@ fn run(cli: Cli) -> Result<()> {
             zoo,
             frameworks,
             weights,
+            train,
         } => {
             let g = zoo.load(&model)?;
             let models: Vec<CostModel> = if frameworks == "all" {
@@ -469,9 +571,11 @@ fn run(cli: Cli) -> Result<()> {
             let rows: Vec<report::compare::CompareRow> = models
                 .iter()
                 .map(|m| {
-                    let r = profile(&g, m, weights)
+                    let r = train
+                        .graph(&g, m)
+                        .and_then(|g| profile(&g, m, weights))
                         .map(|(p, _)| p)
-                        .map_err(|e| e.to_string());
+                        .map_err(|e| format!("{e:#}"));
                     (m.framework.name.clone(), r)
                 })
                 .collect();

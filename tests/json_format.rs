@@ -206,3 +206,13 @@ proptest! {
         prop_assert!(back == g, "{} at batch {} changed in the round trip", m.name, batch);
     }
 }
+
+#[test]
+fn constants_round_trip_exactly() {
+    let text = r#"{"format": "hawkeye-graph", "version": 1, "name": "t",
+      "nodes": [{"name": "c", "op": "constant", "shape": [], "value": {"fill": 31.622776601683782}}],
+      "outputs": ["c"]}"#;
+    let g = from_json(text, "t.json").unwrap();
+    assert!(from_json(&to_json(&g), "t.json").unwrap() == g);
+    assert!(to_json(&g).contains("31.622776601683782"));
+}

@@ -37,14 +37,17 @@ pub fn lower_op(
         .iter()
         .map(|&v| super::model::visibility_letter(v))
         .collect();
-    let lowering = model.ops.get(name).ok_or_else(|| {
-        model.error(
+    let Some(lowering) = model.ops.get(name) else {
+        if let Some(parts) = super::fallback::compose(op, inputs, output) {
+            return lower_composition(model, name, &parts);
+        }
+        return Err(model.error(
             &format!("ops.{name}"),
             format!(
                 "op '{name}' has no cost in this framework (no [ops.{name}] lowering and not in local_ops)"
             ),
-        )
-    })?;
+        ));
+    };
     let (_, steps) = lowering.case_for(&visibilities).ok_or_else(|| {
         model.error(
             &format!("ops.{name}"),
@@ -65,6 +68,44 @@ pub fn lower_op(
         scope.set(n, vars.get(n).expect("listed"));
     }
     let children = expand_steps(model, steps, &scope, 0)?;
+    Ok(Lowered::Chain(CostNode::with_children(
+        name.to_string(),
+        CostKind::Op,
+        model.parties(),
+        children,
+    )))
+}
+
+/// A backward op the model does not cost, as its textbook composition of forward ops
+/// (`fallback`): one sub-op per costed part, labelled `{op} (default)`.
+fn lower_composition(
+    model: &CostModel,
+    name: &str,
+    parts: &[super::fallback::Application],
+) -> Result<Lowered, CostModelError> {
+    let mut children = Vec::new();
+    for (op, inputs, output) in parts {
+        let ins: Vec<&ValueInfo> = inputs.iter().collect();
+        match lower_op(model, op, &ins, output) {
+            Ok(Lowered::Chain(mut node)) => {
+                node.kind = CostKind::SubOp;
+                node.label = format!("{} (default)", node.label);
+                children.push(node);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                return Err(model.error(
+                    &format!("ops.{name}"),
+                    format!(
+                        "op '{name}' has no lowering in this framework, and its default cost \
+                         as {} fails: {}",
+                        op.name(),
+                        e.reason
+                    ),
+                ))
+            }
+        }
+    }
     Ok(Lowered::Chain(CostNode::with_children(
         name.to_string(),
         CostKind::Op,

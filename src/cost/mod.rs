@@ -5,6 +5,7 @@
 //! file of the same schema can be given by path, so a framework can be added or tuned without
 //! recompiling. See [`model`] for the schema.
 
+pub mod fallback;
 mod formula;
 mod lowering;
 pub mod model;
@@ -13,7 +14,7 @@ mod vars;
 
 pub use formula::{Formula, Vars};
 pub use lowering::{lower_op, Lowered};
-pub use model::{CostModel, CostModelError};
+pub use model::{AutogradStyle, BatchNormStyle, CostModel, CostModelError, TrainingSpec};
 pub use tree::{Cost, CostKind, CostNode};
 pub use vars::{op_vars, var_names};
 

@@ -16,6 +16,21 @@
 //!   (`s` secret, `p` public, `v` server-held, `*` any; one letter per operand, missing letters
 //!   match anything), e.g. `ss = [..]` and `sp = [..]` for a linear layer.
 //!
+//! `[training]` (optional) says how the framework trains, beyond what its ops cost:
+//! `loss_seed` (`public`, the default: the loss gradient 1 is a literal the framework folds
+//! away, as jax; `secret`: an encrypted 1 the loss gradient is multiplied by, as CrypTen's
+//! `loss.backward()`); `autograd` (`compiled`, the default: the step is one program, as jax's
+//! under XLA, so only gradients that reach a parameter are computed, public factors are
+//! folded and unused nodes dropped; `eager`: every function on the tape returns the
+//! gradients of all its inputs, as CrypTen's); `batchnorm` (`decomposed`, the default: batch
+//! normalization is its tensor ops, differentiated op by op; `fused`: one function with a
+//! closed-form backward, `batch_norm_normalize`, as CrypTen's); `grad_threshold` (the
+//! framework's default gradient threshold of the update, CrypTen's
+//! `update_parameters(grad_threshold=100)`, applied when a training profile asks for it).
+//! Backward ops (`relu_grad`, `conv2d_grad_weight` ...) are ops like the others: a model
+//! lowers them in `[ops.*]`; those it does not lower are costed as their textbook
+//! composition of forward ops (`cost::fallback`).
+//!
 //! `[[setup]]` entries are one-time costs (`label`, `online_bits`, `online_rounds`,
 //! `when_used = [primitives]`) charged once per run when any listed primitive runs.
 //!
@@ -55,6 +70,62 @@ struct FileSpec {
     ops: BTreeMap<String, OpSpec>,
     #[serde(default)]
     setup: Vec<SetupSpec>,
+    #[serde(default)]
+    training: TrainingSpec,
+}
+
+/// How the framework trains (`[training]`); the defaults are jax's (SPU).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSpec {
+    /// Visibility of the loss gradient seed (1): `public` (a folded literal) or `secret`.
+    #[serde(default = "public")]
+    pub loss_seed: Visibility,
+    #[serde(default)]
+    pub autograd: AutogradStyle,
+    #[serde(default)]
+    pub batchnorm: BatchNormStyle,
+    /// The framework's default gradient threshold of the parameter update, if it has one.
+    #[serde(default)]
+    pub grad_threshold: Option<f64>,
+}
+
+/// How a framework runs autograd.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AutogradStyle {
+    /// One compiled program (jax under XLA): needed gradients only, public factors folded,
+    /// unused nodes dropped.
+    #[default]
+    Compiled,
+    /// A tape run op by op (CrypTen): every function returns all its inputs' gradients.
+    Eager,
+}
+
+/// How a framework computes batch normalization in training.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchNormStyle {
+    /// As its tensor ops (mean, variance, rsqrt, scale), differentiated op by op.
+    #[default]
+    Decomposed,
+    /// One function with a closed-form backward (`batch_norm_normalize`).
+    Fused,
+}
+
+fn public() -> Visibility {
+    Visibility::Public
+}
+
+impl Default for TrainingSpec {
+    fn default() -> Self {
+        TrainingSpec {
+            loss_seed: Visibility::Public,
+            autograd: AutogradStyle::Compiled,
+            batchnorm: BatchNormStyle::Decomposed,
+            grad_threshold: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -264,6 +335,7 @@ pub struct CostModel {
     pub ops: HashMap<String, OpLowering>,
     pub local_ops: HashSet<String>,
     pub setup: Vec<SetupCost>,
+    pub training: TrainingSpec,
 }
 
 impl CostModel {
@@ -509,8 +581,17 @@ impl CostModel {
             });
         }
 
+        if let Some(t) = spec.training.grad_threshold {
+            if !(t.is_finite() && t > 0.0) {
+                return Err(err(
+                    "training.grad_threshold",
+                    format!("must be a positive number, got {t}"),
+                ));
+            }
+        }
         let model = CostModel {
             file: file.to_string(),
+            training: spec.training,
             framework: spec.framework,
             params,
             primitives,

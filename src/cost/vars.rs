@@ -11,11 +11,16 @@
 //! | add, sub, mul, div, max, min | a, b (operand elements, unbroadcast) |
 //! | softmax, log_softmax, arg_max, reduce_*, global_avg_pool, adaptive_avg_pool2d, cross_entropy | rows, len (elements per row) |
 //! | max_pool2d, avg_pool2d | kh, kw, windows, channels (N*C), h, w, ho, wo, stride_h, stride_w |
-//! | batch_norm | c (channels) |
+//! | batch_norm, batch_norm_normalize(_grad) | c (channels) |
 //! | layer_norm | rows, len (normalized elements per row), affine (0, 1 or 2 affine inputs) |
 //! | gather | rows (index count), dim (elements per gathered slice), vocab (size of the gathered axis) |
 //! | pow | exponent |
 //! | gelu | approximate (1 for the tanh form, else 0) |
+//! | conv2d_grad_input, conv2d_grad_weight | as conv2d (the forward convolution's shapes) |
+//! | max_pool2d_grad, avg_pool2d_grad | as the forward pool (`windows` = gradient elements) |
+//! | reduce_max_grad, cross_entropy_grad | rows, len (as the forward op) |
+//! | sum_product | a, b (operand elements, unbroadcast), terms (elements of the product) |
+//! | gather_grad | rows, dim, vocab (as gather) |
 
 use super::formula::Vars;
 use crate::graph::{normalize_axis, numel, Op, ValueInfo};
@@ -23,10 +28,14 @@ use crate::graph::{normalize_axis, numel, Op, ValueInfo};
 /// Op-specific variable names (besides `out` and `x`).
 pub fn var_names(op_name: &str) -> &'static [&'static str] {
     match op_name {
-        "conv2d" => &[
+        "conv2d" | "conv2d_grad_input" | "conv2d_grad_weight" => &[
             "batch", "cin", "cout", "h", "w", "ho", "wo", "kh", "kw", "groups", "stride_h",
             "stride_w", "bias",
         ],
+        "sum_product" => &["a", "b", "terms"],
+        "gather_grad" => &["rows", "dim", "vocab"],
+        "reduce_max_grad" | "cross_entropy_grad" => &["rows", "len"],
+        "batch_norm_normalize" | "batch_norm_normalize_grad" => &["c"],
         "linear" => &["m", "k", "n", "bias"],
         "mat_mul" => &["batch", "m", "k", "n", "a", "b"],
         "add" | "sub" | "mul" | "div" | "max" | "min" => &["a", "b"],
@@ -39,7 +48,7 @@ pub fn var_names(op_name: &str) -> &'static [&'static str] {
         | "global_avg_pool"
         | "adaptive_avg_pool2d"
         | "cross_entropy" => &["rows", "len"],
-        "max_pool2d" | "avg_pool2d" => &[
+        "max_pool2d" | "avg_pool2d" | "max_pool2d_grad" | "avg_pool2d_grad" => &[
             "kh", "kw", "windows", "channels", "h", "w", "ho", "wo", "stride_h", "stride_w",
         ],
         "batch_norm" => &["c"],
@@ -156,6 +165,9 @@ pub fn op_vars(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Vars {
             }
         }
         Op::BatchNorm { .. } => v.set("c", f(shape(0)[1])),
+        Op::BatchNormNormalize { .. } | Op::BatchNormNormalizeGrad { .. } => {
+            v.set("c", f(output.shape[1]))
+        }
         Op::LayerNorm { axis, .. } => {
             let s = shape(0);
             let a = normalize_axis(*axis, s.len()).unwrap_or(0);
@@ -173,6 +185,75 @@ pub fn op_vars(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Vars {
         }
         Op::Pow { exponent } => v.set("exponent", *exponent),
         Op::Gelu { approximate } => v.set("approximate", f64::from(u8::from(*approximate))),
+        Op::Conv2dGradInput { stride, groups, .. }
+        | Op::Conv2dGradWeight { stride, groups, .. } => {
+            // the forward convolution: x (N, Cin, H, W), weight (Cout, Cin/g, kh, kw),
+            // output (N, Cout, Ho, Wo)
+            let (x, w, y): (&[usize], &[usize], &[usize]) = match op {
+                Op::Conv2dGradInput { .. } => (&output.shape, shape(1), shape(0)),
+                _ => (shape(0), &output.shape, shape(1)),
+            };
+            for (name, val) in [
+                ("batch", x[0]),
+                ("cin", x[1]),
+                ("h", x[2]),
+                ("w", x[3]),
+                ("cout", w[0]),
+                ("kh", w[2]),
+                ("kw", w[3]),
+                ("ho", y[2]),
+                ("wo", y[3]),
+                ("groups", *groups),
+                ("stride_h", stride[0]),
+                ("stride_w", stride[1]),
+                ("bias", 0),
+            ] {
+                v.set(name, f(val));
+            }
+        }
+        Op::MaxPool2dGrad { kernel, stride, .. } | Op::AvgPool2dGrad { kernel, stride, .. } => {
+            // the forward pool: x = this op's output, windows = gradient elements
+            let (g, xs) = (shape(0), output.shape.as_slice());
+            let r = xs.len();
+            for (name, val) in [
+                ("kh", kernel[0]),
+                ("kw", kernel[1]),
+                ("windows", numel(g)),
+                ("channels", numel(&xs[..r - 2])),
+                ("h", xs[r - 2]),
+                ("w", xs[r - 1]),
+                ("ho", g[r - 2]),
+                ("wo", g[r - 1]),
+                ("stride_h", stride[0]),
+                ("stride_w", stride[1]),
+            ] {
+                v.set(name, f(val));
+            }
+        }
+        Op::ReduceMaxGrad { .. } => {
+            let rows = numel(shape(0));
+            rows_len(&mut v, rows, out / rows.max(1));
+        }
+        Op::CrossEntropyGrad => {
+            let s = shape(0);
+            rows_len(&mut v, s[0], s[1]);
+        }
+        Op::SumProduct { .. } => {
+            let (a, b) = (shape(0), shape(1));
+            v.set("a", f(numel(a)));
+            v.set("b", f(numel(b)));
+            let terms = crate::graph::broadcast(a, b)
+                .map(|s| numel(&s))
+                .unwrap_or(0);
+            v.set("terms", f(terms));
+        }
+        Op::GatherGrad { size, .. } => {
+            let idx = shape(1);
+            let rows = numel(idx);
+            v.set("rows", f(rows));
+            v.set("dim", f(out / size.max(&1)));
+            v.set("vocab", f(*size));
+        }
         _ => {}
     }
     v

@@ -17,6 +17,8 @@ pub enum ParamRole {
     Bias,
     RunningMean,
     RunningVar,
+    /// Optimizer state of a training step (momentum buffer, Adam's moments).
+    OptimizerState,
 }
 
 impl ParamRole {
@@ -277,6 +279,135 @@ pub enum Op {
     CrossEntropy,
     /// Mean squared error; scalar result. `[prediction, target]`.
     Mse,
+
+    // ---- Backward ops: gradients whose computation frameworks do not write as a
+    // composition of the forward ops above (they reuse state saved by the forward pass, or
+    // have no forward-op form). Built by `autograd`; each cost model states how its
+    // framework computes them (a model without a lowering gets the textbook composition,
+    // `cost::fallback`). `grad` is the gradient of the forward op's output.
+    /// Gradient of `relu` (`leaky_relu` when `alpha` is not 0) at `x`:
+    /// `grad` where `x > 0`, else `alpha * grad`. The mask `x > 0` is the forward pass's own
+    /// comparison, which frameworks keep (CrypTen saves it; SPU's compiler shares it).
+    /// `[grad, x]`, same shapes.
+    ReluGrad {
+        #[serde(default, skip_serializing_if = "is_default")]
+        alpha: f64,
+    },
+    /// Gradient of `gelu` at `x`: `grad * gelu'(x)` (tanh form when `approximate`).
+    /// `[grad, x]`, same shapes.
+    GeluGrad {
+        #[serde(default, skip_serializing_if = "is_false")]
+        approximate: bool,
+    },
+    /// Gradient of `max_pool2d` (same attributes) at `x`: each window's `grad` goes to the
+    /// position of its maximum (the first one on ties), summed where windows overlap.
+    /// `[grad (.., Ho, Wo), x (.., H, W)]` -> shape of `x`.
+    MaxPool2dGrad {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_default")]
+        padding: [usize; 4],
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        dilation: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
+    },
+    /// Gradient of `avg_pool2d` (same attributes) for an input of spatial size `input`
+    /// (`[H, W]`): each window's `grad` spread evenly over the window (a public linear map).
+    /// `[grad (.., Ho, Wo)]` -> `(.., H, W)`.
+    AvgPool2dGrad {
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_default")]
+        padding: [usize; 4],
+        #[serde(default, skip_serializing_if = "is_false")]
+        ceil_mode: bool,
+        #[serde(default = "default_true", skip_serializing_if = "is_true")]
+        count_include_pad: bool,
+        input: [usize; 2],
+    },
+    /// Gradient of `reduce_max` (same attributes) at `x`: `grad` goes to the position of the
+    /// maximum (the first one on ties). `[grad, x]` -> shape of `x`.
+    ReduceMaxGrad {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        axes: Vec<i64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        keepdims: bool,
+    },
+    /// Gradient of `conv2d` (same attributes) with respect to its input, of spatial size
+    /// `input` (`[H, W]`): the transposed convolution of `grad` with the kernel.
+    /// `[grad (N, Cout, Ho, Wo), weight (Cout, Cin/groups, kh, kw)]` -> `(N, Cin, H, W)`.
+    Conv2dGradInput {
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        stride: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_default")]
+        padding: [usize; 4],
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        dilation: [usize; 2],
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        groups: usize,
+        input: [usize; 2],
+    },
+    /// Gradient of `conv2d` (same attributes) with respect to its kernel of spatial size
+    /// `kernel` (`[kh, kw]`): the correlation of the input with `grad`.
+    /// `[x (N, Cin, H, W), grad (N, Cout, Ho, Wo)]` -> `(Cout, Cin/groups, kh, kw)`.
+    Conv2dGradWeight {
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        stride: [usize; 2],
+        #[serde(default, skip_serializing_if = "is_default")]
+        padding: [usize; 4],
+        #[serde(default = "ones2", skip_serializing_if = "is_ones2")]
+        dilation: [usize; 2],
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        groups: usize,
+        kernel: [usize; 2],
+    },
+    /// Gradient of the mean `cross_entropy` with respect to the logits (for a loss gradient
+    /// of 1 and target rows that sum to 1, one-hot or soft labels):
+    /// `(softmax(logits) - target) / N`. Frameworks reuse the forward pass's softmax
+    /// or exponentials. `[logits (N, C), target (N, C)]` -> `(N, C)`.
+    CrossEntropyGrad,
+    /// The contraction of a product: the sum over `axes` (all when empty) of `a * b` (numpy
+    /// broadcasting), one dot product per output element. The gradient of a broadcast
+    /// operand of `mul` (HawkEye's optimized broadcast operator: a batchnorm scale, a
+    /// softmax's `sum(grad * y)`). `[a, b]`.
+    SumProduct {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        axes: Vec<i64>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        keepdims: bool,
+    },
+    /// Gradient of `gather` (same `axis`) with respect to its data, whose `axis` has length
+    /// `size`: `grad` slices scatter-added at `indices` (an embedding's weight gradient).
+    /// `[grad, indices]` -> data shape.
+    GatherGrad {
+        #[serde(default, skip_serializing_if = "is_default")]
+        axis: i64,
+        size: usize,
+    },
+    /// Gradient of `rsqrt` at `x` whose result was `y`: `-grad * y^3 / 2`. Frameworks differ:
+    /// jax computes `grad * (-1/2) * (y / x)` (a division), CrypTen's rule `y^2 * y` (products).
+    /// `[grad, y, x]`, same shapes.
+    RsqrtGrad,
+    /// Batch normalization's standardization in training mode, fused as CrypTen's batchnorm
+    /// computes it: `(x - mean) / sqrt(var + eps)` with the batch mean and (biased) variance
+    /// over all dims but the channels (dim 1). `[x]`.
+    BatchNormNormalize {
+        #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
+        eps: f64,
+    },
+    /// Gradient of `batch_norm_normalize` at `x`, in closed form from the saved normalized
+    /// input: `(grad - mean(grad) - x_hat * mean(grad * x_hat)) / sqrt(var + eps)` (means
+    /// per channel). `[grad, x]`, same shapes.
+    BatchNormNormalizeGrad {
+        #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
+        eps: f64,
+    },
+    /// CrypTen's gradient threshold of `update_parameters` (`grad_threshold`):
+    /// `grad` where `grad^2 < threshold^2`, else 0 (a fresh comparison). `[grad]`.
+    GradThreshold {
+        threshold: f64,
+    },
 }
 
 fn default_true() -> bool {
@@ -344,6 +475,20 @@ impl Op {
         "identity",
         "cross_entropy",
         "mse",
+        "relu_grad",
+        "gelu_grad",
+        "max_pool2d_grad",
+        "avg_pool2d_grad",
+        "reduce_max_grad",
+        "conv2d_grad_input",
+        "conv2d_grad_weight",
+        "cross_entropy_grad",
+        "sum_product",
+        "gather_grad",
+        "rsqrt_grad",
+        "batch_norm_normalize",
+        "batch_norm_normalize_grad",
+        "grad_threshold",
     ];
 
     /// The op's name as written in the JSON format (`conv2d`, `max_pool2d`, ...).
@@ -398,7 +543,41 @@ impl Op {
             Op::Identity => "identity",
             Op::CrossEntropy => "cross_entropy",
             Op::Mse => "mse",
+            Op::ReluGrad { .. } => "relu_grad",
+            Op::GeluGrad { .. } => "gelu_grad",
+            Op::MaxPool2dGrad { .. } => "max_pool2d_grad",
+            Op::AvgPool2dGrad { .. } => "avg_pool2d_grad",
+            Op::ReduceMaxGrad { .. } => "reduce_max_grad",
+            Op::Conv2dGradInput { .. } => "conv2d_grad_input",
+            Op::Conv2dGradWeight { .. } => "conv2d_grad_weight",
+            Op::CrossEntropyGrad => "cross_entropy_grad",
+            Op::SumProduct { .. } => "sum_product",
+            Op::GatherGrad { .. } => "gather_grad",
+            Op::RsqrtGrad => "rsqrt_grad",
+            Op::BatchNormNormalize { .. } => "batch_norm_normalize",
+            Op::BatchNormNormalizeGrad { .. } => "batch_norm_normalize_grad",
+            Op::GradThreshold { .. } => "grad_threshold",
         }
+    }
+
+    /// Whether the op is one of the backward ops (built by autograd, not by models).
+    pub fn is_backward(&self) -> bool {
+        matches!(
+            self,
+            Op::ReluGrad { .. }
+                | Op::GeluGrad { .. }
+                | Op::MaxPool2dGrad { .. }
+                | Op::AvgPool2dGrad { .. }
+                | Op::ReduceMaxGrad { .. }
+                | Op::Conv2dGradInput { .. }
+                | Op::Conv2dGradWeight { .. }
+                | Op::CrossEntropyGrad
+                | Op::SumProduct { .. }
+                | Op::GatherGrad { .. }
+                | Op::RsqrtGrad
+                | Op::BatchNormNormalizeGrad { .. }
+                | Op::GradThreshold { .. }
+        )
     }
 
     /// Whether the node has no inputs and declares its value (input, parameter, constant).
@@ -412,6 +591,7 @@ impl Op {
             Op::Input | Op::Parameter { .. } | Op::Constant { .. } => (0, 0),
             Op::Conv2d { .. } | Op::Linear => (2, 3),
             Op::LayerNorm { .. } => (1, 3),
+            Op::RsqrtGrad => (3, 3),
             Op::BatchNorm { .. } => (5, 5),
             Op::Concat { .. } => (1, usize::MAX),
             Op::MatMul
@@ -423,7 +603,17 @@ impl Op {
             | Op::Min
             | Op::Gather { .. }
             | Op::CrossEntropy
-            | Op::Mse => (2, 2),
+            | Op::Mse
+            | Op::ReluGrad { .. }
+            | Op::GeluGrad { .. }
+            | Op::MaxPool2dGrad { .. }
+            | Op::ReduceMaxGrad { .. }
+            | Op::Conv2dGradInput { .. }
+            | Op::Conv2dGradWeight { .. }
+            | Op::CrossEntropyGrad
+            | Op::SumProduct { .. }
+            | Op::GatherGrad { .. }
+            | Op::BatchNormNormalizeGrad { .. } => (2, 2),
             _ => (1, 1),
         }
     }
@@ -441,6 +631,15 @@ impl Op {
             Op::MatMul => {
                 let k = *inputs[0].last().unwrap_or(&1) as u64;
                 out * k
+            }
+            // the forward convolution's MACs, computed the other way round
+            Op::Conv2dGradInput { .. } | Op::Conv2dGradWeight { .. } => {
+                let (w, g) = match self {
+                    Op::Conv2dGradInput { .. } => (inputs[1], inputs[0]),
+                    _ => (output, inputs[1]),
+                };
+                let per_output: u64 = w[1..].iter().map(|&d| d as u64).product();
+                g.iter().map(|&d| d as u64).product::<u64>() * per_output
             }
             _ => 0,
         }

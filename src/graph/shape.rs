@@ -242,6 +242,15 @@ fn matmul_shape(a: &[usize], b: &[usize]) -> ShapeResult<Shape> {
 pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
     let x = inputs.first().copied();
     let real = |s: Shape| Ok((s, ElemKind::Real));
+    if op.is_backward() {
+        for (i, v) in inputs.iter().enumerate() {
+            let indices = matches!(op, Op::GatherGrad { .. }) && i == 1;
+            if !indices {
+                expect_real(&format!("{} operand {i}", op.name()), v)?;
+            }
+        }
+        return infer_backward(op, inputs);
+    }
     match op {
         Op::Input | Op::Parameter { .. } | Op::Constant { .. } => {
             unreachable!("source ops declare their value")
@@ -535,6 +544,24 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
             let x = x.expect("arity checked");
             Ok((reduce_shape(&x.shape, &[*axis], *keepdims)?, ElemKind::Int))
         }
+        Op::ReluGrad { .. }
+        | Op::GeluGrad { .. }
+        | Op::MaxPool2dGrad { .. }
+        | Op::AvgPool2dGrad { .. }
+        | Op::ReduceMaxGrad { .. }
+        | Op::Conv2dGradInput { .. }
+        | Op::Conv2dGradWeight { .. }
+        | Op::CrossEntropyGrad
+        | Op::SumProduct { .. }
+        | Op::GatherGrad { .. }
+        | Op::RsqrtGrad
+        | Op::BatchNormNormalizeGrad { .. }
+        | Op::GradThreshold { .. } => unreachable!("backward ops are inferred above"),
+        Op::BatchNormNormalize { eps } => {
+            let x = x.expect("arity checked");
+            check_batch_norm_input(x, *eps)?;
+            real(x.shape.clone())
+        }
         Op::CrossEntropy | Op::Mse => {
             let (p, t) = (inputs[0], inputs[1]);
             expect_real("loss prediction", p)?;
@@ -554,6 +581,247 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
             }
             real(vec![])
         }
+    }
+}
+
+fn expect_same_shape(what: &str, a: &ValueInfo, b: &ValueInfo) -> ShapeResult<()> {
+    if a.shape != b.shape {
+        return Err(format!(
+            "{what}: gradient {} and input {} differ in shape",
+            shape_string(&a.shape),
+            shape_string(&b.shape)
+        ));
+    }
+    Ok(())
+}
+
+/// A training-mode batch normalization input: a channel dim, positive eps.
+fn check_batch_norm_input(x: &ValueInfo, eps: f64) -> ShapeResult<()> {
+    expect_real("batch norm input", x)?;
+    if x.shape.len() < 2 {
+        return Err(format!(
+            "batch norm input needs a channel dim (rank >= 2), got {}",
+            shape_string(&x.shape)
+        ));
+    }
+    if eps.is_nan() || eps <= 0.0 {
+        return Err(format!("batch norm eps must be positive, got {eps}"));
+    }
+    Ok(())
+}
+
+/// Backward ops: the shape of the gradient they produce.
+fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
+    let real = |s: Shape| Ok((s, ElemKind::Real));
+    match op {
+        Op::ReluGrad { alpha } => {
+            if !alpha.is_finite() {
+                return Err(format!("relu_grad alpha must be finite, got {alpha}"));
+            }
+            expect_same_shape("relu_grad", inputs[0], inputs[1])?;
+            real(inputs[0].shape.clone())
+        }
+        Op::GeluGrad { .. } => {
+            expect_same_shape("gelu_grad", inputs[0], inputs[1])?;
+            real(inputs[0].shape.clone())
+        }
+        Op::MaxPool2dGrad {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        } => {
+            let (g, x) = (inputs[0], inputs[1]);
+            let (pooled, _) = pool_shape(x, kernel, stride, padding, dilation, *ceil_mode)?;
+            if pooled != g.shape {
+                return Err(format!(
+                    "max_pool2d_grad: pooling {} gives {}, the gradient is {}",
+                    shape_string(&x.shape),
+                    shape_string(&pooled),
+                    shape_string(&g.shape)
+                ));
+            }
+            real(x.shape.clone())
+        }
+        Op::AvgPool2dGrad {
+            kernel,
+            stride,
+            padding,
+            ceil_mode,
+            input,
+            ..
+        } => {
+            let g = inputs[0];
+            if g.shape.len() < 3 {
+                return Err(format!(
+                    "avg_pool2d_grad needs rank 3 or more, got {}",
+                    shape_string(&g.shape)
+                ));
+            }
+            let r = g.shape.len();
+            let mut x = g.shape.clone();
+            x[r - 2] = input[0];
+            x[r - 1] = input[1];
+            let xv = ValueInfo::new(x.clone(), ElemKind::Real, g.visibility);
+            let (pooled, _) = pool_shape(&xv, kernel, stride, padding, &[1, 1], *ceil_mode)?;
+            if pooled != g.shape {
+                return Err(format!(
+                    "avg_pool2d_grad: pooling {} gives {}, the gradient is {}",
+                    shape_string(&x),
+                    shape_string(&pooled),
+                    shape_string(&g.shape)
+                ));
+            }
+            real(x)
+        }
+        Op::ReduceMaxGrad { axes, keepdims } => {
+            let (g, x) = (inputs[0], inputs[1]);
+            let reduced = reduce_shape(&x.shape, axes, *keepdims)?;
+            if reduced != g.shape {
+                return Err(format!(
+                    "reduce_max_grad: reducing {} gives {}, the gradient is {}",
+                    shape_string(&x.shape),
+                    shape_string(&reduced),
+                    shape_string(&g.shape)
+                ));
+            }
+            real(x.shape.clone())
+        }
+        Op::Conv2dGradInput {
+            stride,
+            padding,
+            dilation,
+            groups,
+            input,
+        } => {
+            let (g, w) = (inputs[0], inputs[1]);
+            expect_rank("conv2d_grad_input gradient", g, 4)?;
+            expect_rank("conv2d_grad_input weight", w, 4)?;
+            let cin = w.shape[1] * groups;
+            let x = ValueInfo::new(
+                vec![g.shape[0], cin, input[0], input[1]],
+                ElemKind::Real,
+                g.visibility,
+            );
+            let conv = Op::Conv2d {
+                stride: *stride,
+                padding: *padding,
+                dilation: *dilation,
+                groups: *groups,
+            };
+            let (y, _) = infer(&conv, &[&x, w])?;
+            if y != g.shape {
+                return Err(format!(
+                    "conv2d_grad_input: the convolution of {} gives {}, the gradient is {}",
+                    shape_string(&x.shape),
+                    shape_string(&y),
+                    shape_string(&g.shape)
+                ));
+            }
+            real(x.shape)
+        }
+        Op::Conv2dGradWeight {
+            stride,
+            padding,
+            dilation,
+            groups,
+            kernel,
+        } => {
+            let (x, g) = (inputs[0], inputs[1]);
+            expect_rank("conv2d_grad_weight input", x, 4)?;
+            expect_rank("conv2d_grad_weight gradient", g, 4)?;
+            if *groups == 0 || x.shape[1] % groups != 0 {
+                return Err(format!(
+                    "groups {groups} must divide input channels {}",
+                    x.shape[1]
+                ));
+            }
+            let w = ValueInfo::new(
+                vec![g.shape[1], x.shape[1] / groups, kernel[0], kernel[1]],
+                ElemKind::Real,
+                g.visibility,
+            );
+            let conv = Op::Conv2d {
+                stride: *stride,
+                padding: *padding,
+                dilation: *dilation,
+                groups: *groups,
+            };
+            let (y, _) = infer(&conv, &[x, &w])?;
+            if y != g.shape {
+                return Err(format!(
+                    "conv2d_grad_weight: the convolution of {} gives {}, the gradient is {}",
+                    shape_string(&x.shape),
+                    shape_string(&y),
+                    shape_string(&g.shape)
+                ));
+            }
+            real(w.shape)
+        }
+        Op::CrossEntropyGrad => {
+            let (p, t) = (inputs[0], inputs[1]);
+            let (shape, _) = infer(&Op::CrossEntropy, &[p, t])?;
+            debug_assert!(shape.is_empty());
+            real(p.shape.clone())
+        }
+        Op::SumProduct { axes, keepdims } => {
+            let (a, b) = (inputs[0], inputs[1]);
+            let full = broadcast(&a.shape, &b.shape)?;
+            real(reduce_shape(&full, axes, *keepdims)?)
+        }
+        Op::GatherGrad { axis, size } => {
+            let (g, idx) = (inputs[0], inputs[1]);
+            if idx.kind != ElemKind::Int {
+                return Err("gather_grad indices must be integers (kind int)".to_string());
+            }
+            if *size == 0 {
+                return Err("gather_grad size must be positive".to_string());
+            }
+            // grad = data[..axis] ++ idx ++ data[axis+1..]
+            let k = idx.shape.len();
+            let data_rank = (g.shape.len() + 1)
+                .checked_sub(k)
+                .filter(|&r| r >= 1)
+                .ok_or_else(|| {
+                    format!(
+                        "gather_grad gradient {} is too small for indices {}",
+                        shape_string(&g.shape),
+                        shape_string(&idx.shape)
+                    )
+                })?;
+            let a = normalize_axis(*axis, data_rank)?;
+            if g.shape[a..a + k] != idx.shape[..] {
+                return Err(format!(
+                    "gather_grad gradient {} does not hold indices {} at axis {a}",
+                    shape_string(&g.shape),
+                    shape_string(&idx.shape)
+                ));
+            }
+            let mut out = g.shape[..a].to_vec();
+            out.push(*size);
+            out.extend(&g.shape[a + k..]);
+            real(out)
+        }
+        Op::RsqrtGrad => {
+            expect_same_shape("rsqrt_grad", inputs[0], inputs[1])?;
+            expect_same_shape("rsqrt_grad", inputs[0], inputs[2])?;
+            real(inputs[0].shape.clone())
+        }
+        Op::BatchNormNormalizeGrad { eps } => {
+            check_batch_norm_input(inputs[1], *eps)?;
+            expect_same_shape("batch_norm_normalize_grad", inputs[0], inputs[1])?;
+            real(inputs[0].shape.clone())
+        }
+        Op::GradThreshold { threshold } => {
+            if !threshold.is_finite() || *threshold <= 0.0 {
+                return Err(format!(
+                    "grad_threshold threshold must be positive, got {threshold}"
+                ));
+            }
+            real(inputs[0].shape.clone())
+        }
+        _ => unreachable!("not a backward op"),
     }
 }
 

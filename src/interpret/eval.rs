@@ -248,6 +248,13 @@ fn eval_node<A: Arith>(
         Op::Dropout { .. } | Op::Identity => Ok(x().clone()),
         Op::CrossEntropy => reduce::cross_entropy(ar, ins[0], ins[1]),
         Op::Mse => reduce::mse(ar, ins[0], ins[1]),
+        op => {
+            return Err(InterpretError::Unsupported(format!(
+                "node '{}': the training-step op '{}' has no interpreter kernel",
+                node.name,
+                op.name()
+            )))
+        }
     };
     let value = result.map_err(fail)?;
     if value.shape() != out_shape {

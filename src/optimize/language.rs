@@ -293,6 +293,8 @@ pub fn plain_op(name: &str) -> Option<Op> {
         "identity" => Op::Identity,
         "cross_entropy" => Op::CrossEntropy,
         "mse" => Op::Mse,
+        "cross_entropy_grad" => Op::CrossEntropyGrad,
+        "rsqrt_grad" => Op::RsqrtGrad,
         _ => return None,
     })
 }

@@ -61,11 +61,15 @@ fn summary(p: &Profile, view: &View) -> String {
     let _ = writeln!(s, "  online per party: {}", parties.join(", "));
     let phases = p.phases();
     if phases.len() > 1 {
-        for (phase, c) in phases {
+        let rows = phases
+            .iter()
+            .map(|(phase, c)| (phase.as_str(), c))
+            .chain(std::iter::once(("total", t)));
+        for (phase, c) in rows {
             let _ = writeln!(
                 s,
                 "  {:<8} {:>10}  {:>6} rounds  {}",
-                phase.as_str(),
+                phase,
                 bytes(c.online_bits),
                 c.online_rounds,
                 percent(c.online_bits, t.online_bits)

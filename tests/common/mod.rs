@@ -5,6 +5,8 @@
 //! a residual block `i.layers.j` and `i.shortcut.j`, attention projections `i.q_proj` etc.
 #![allow(dead_code)]
 
+pub mod eval;
+
 use hawkeye_mpc::graph::{ConstValue, Graph, NodeId, Op, Visibility};
 use hawkeye_mpc::zoo::{Conv, ModelBuilder};
 use serde_json::Value;
@@ -202,4 +204,69 @@ pub fn spec_graph(name: &str) -> Graph {
 /// The top-level layer index of a module path (`3.layers.1` -> 3).
 pub fn top_layer(module: &str) -> Option<usize> {
     module.split('.').next()?.parse().ok()
+}
+
+/// The training options of a training spec (`loss`, `lr`, `optimizer`), for a framework whose
+/// cost model states its training style, with or without CrypTen's gradient threshold.
+pub fn train_options(
+    name: &str,
+    model: &hawkeye_mpc::cost::CostModel,
+    grad_threshold: Option<f64>,
+) -> hawkeye_mpc::autograd::TrainOptions {
+    use hawkeye_mpc::autograd::{Loss, Optimizer, TrainOptions, Training};
+    let spec = spec(name);
+    let lr = spec.get("lr").and_then(Value::as_f64).unwrap_or(0.01);
+    let opt = spec.get("optimizer").cloned().unwrap_or(Value::Null);
+    let f = |key: &str, default: f64| opt.get(key).and_then(Value::as_f64).unwrap_or(default);
+    let betas = opt
+        .get("betas")
+        .and_then(Value::as_array)
+        .map(|b| (b[0].as_f64().unwrap(), b[1].as_f64().unwrap()))
+        .unwrap_or((0.9, 0.999));
+    let optimizer = match opt.get("type").and_then(Value::as_str).unwrap_or("sgd") {
+        "sgd" => Optimizer::Sgd { lr },
+        "momentum" => Optimizer::Momentum {
+            lr,
+            momentum: f("momentum", 0.9),
+            weight_decay: f("weight_decay", 0.0),
+        },
+        "adam" => Optimizer::Adam {
+            lr,
+            betas,
+            eps: f("eps", 1e-8),
+            weight_decay: f("weight_decay", 0.0),
+            step: 1,
+        },
+        "adamw" => Optimizer::AdamW {
+            lr,
+            betas,
+            eps: f("eps", 1e-8),
+            weight_decay: f("weight_decay", 0.01),
+            step: 1,
+        },
+        other => panic!("optimizer {other}"),
+    };
+    TrainOptions {
+        loss: match spec.get("loss").and_then(Value::as_str) {
+            Some("mse") => Loss::Mse,
+            _ => Loss::CrossEntropy,
+        },
+        optimizer,
+        grad_threshold,
+        batch_stats: true,
+        training: Training::of(model),
+    }
+}
+
+/// The training-step graph of a training spec.
+pub fn train_graph(
+    name: &str,
+    model: &hawkeye_mpc::cost::CostModel,
+    grad_threshold: Option<f64>,
+) -> Graph {
+    hawkeye_mpc::autograd::train_step(
+        &spec_graph(name),
+        &train_options(name, model, grad_threshold),
+    )
+    .unwrap()
 }

@@ -812,6 +812,15 @@ impl<'g, 'w> Exporter<'g, 'w> {
                 }
                 emit(f, vals, vec![])
             }
+            // The training-step ops (backward ops, batch-statistics batch norm) have no ONNX form.
+            op => {
+                return Err(format!(
+                    "node '{}': '{}' is a training-step op with no ONNX form; export the \
+                     forward model",
+                    n.name,
+                    op.name()
+                ))
+            }
         };
         if exact_op {
             marker.op = Some(n.op.clone());

@@ -111,6 +111,7 @@ pub fn attr_fields(op: &Op) -> Vec<(&'static str, Value)> {
                     ParamRole::Bias => "bias",
                     ParamRole::RunningMean => "running_mean",
                     ParamRole::RunningVar => "running_var",
+                    ParamRole::OptimizerState => "optimizer_state",
                 }
                 .to_string(),
             ),
@@ -186,6 +187,71 @@ pub fn attr_fields(op: &Op) -> Vec<(&'static str, Value)> {
         }
         Op::ArgMax { axis, keepdims } => vec![("axis", i(*axis)), ("keepdims", b(*keepdims))],
         Op::Dropout { p } => vec![("p", Value::Num(*p))],
+        Op::ReluGrad { alpha } => vec![("alpha", Value::Num(*alpha))],
+        Op::GeluGrad { approximate } => vec![("approximate", b(*approximate))],
+        Op::MaxPool2dGrad {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
+        } => vec![
+            ("kernel", l(kernel)),
+            ("stride", l(stride)),
+            ("padding", l(padding)),
+            ("dilation", l(dilation)),
+            ("ceil_mode", b(*ceil_mode)),
+        ],
+        Op::AvgPool2dGrad {
+            kernel,
+            stride,
+            padding,
+            ceil_mode,
+            count_include_pad,
+            input,
+        } => vec![
+            ("kernel", l(kernel)),
+            ("stride", l(stride)),
+            ("padding", l(padding)),
+            ("ceil_mode", b(*ceil_mode)),
+            ("count_include_pad", b(*count_include_pad)),
+            ("input", l(input)),
+        ],
+        Op::ReduceMaxGrad { axes, keepdims } | Op::SumProduct { axes, keepdims } => {
+            vec![("axes", Value::i64s(axes)), ("keepdims", b(*keepdims))]
+        }
+        Op::Conv2dGradInput {
+            stride,
+            padding,
+            dilation,
+            groups,
+            input: size,
+        }
+        | Op::Conv2dGradWeight {
+            stride,
+            padding,
+            dilation,
+            groups,
+            kernel: size,
+        } => vec![
+            ("stride", l(stride)),
+            ("padding", l(padding)),
+            ("dilation", l(dilation)),
+            ("groups", n(*groups)),
+            (
+                if matches!(op, Op::Conv2dGradInput { .. }) {
+                    "input"
+                } else {
+                    "kernel"
+                },
+                l(size),
+            ),
+        ],
+        Op::GatherGrad { axis, size } => vec![("axis", i(*axis)), ("size", n(*size))],
+        Op::BatchNormNormalize { eps } | Op::BatchNormNormalizeGrad { eps } => {
+            vec![("eps", Value::Num(*eps))]
+        }
+        Op::GradThreshold { threshold } => vec![("threshold", Value::Num(*threshold))],
         _ => vec![],
     }
 }

@@ -1,0 +1,143 @@
+//! Training steps against real runs (tests/fixtures/groundtruth): exact bytes and rounds.
+//!
+//! - SPU 0.9.5 SEMI2K compiles the whole step into one program, measured as a total (and per
+//!   MPC kernel): the `spu-semi2k` model matches every step's total, and the MLP step's
+//!   kernel totals.
+//! - CrypTen 0.4.1 is measured per phase (forward, loss, backward, update), with and without
+//!   `update_parameters`' default gradient threshold: the phases of the profile match. The
+//!   CrypTen model is a test model (`tests/fixtures/cost_models/crypten-train.toml`) until the
+//!   full one lands; the same checks run against it then (`crypten_model_training_steps`).
+
+mod common;
+
+use hawkeye_mpc::cost::{self, CostKind, CostModel, CostNode};
+use hawkeye_mpc::profile::{NodeCosting, Profile};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const SPECS: &[&str] = &[
+    "g_mlp_train_b32",
+    "o_cnn_train_b4",
+    "p_bn_train_b4",
+    "q_mlp_mse_b8",
+    "r_mlp_adam_b8",
+    "s_mlp_momentum_b8",
+];
+
+fn profile(name: &str, model: &CostModel, threshold: Option<f64>) -> Profile {
+    let g = common::train_graph(name, model, threshold);
+    let g = g.with_parameter_visibility(model.framework.default_weights);
+    Profile::new(&g, model).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn spu_semi2k_training_steps_are_exact() {
+    let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+    for name in SPECS {
+        let m = common::measured("spu_semi2k", name).unwrap();
+        let p = profile(name, &model, None);
+        assert_eq!(
+            (p.total.online_bits / 8.0, p.total.online_rounds),
+            (
+                num(&m["total"]["bytes_sent_total"]),
+                num(&m["total"]["rounds_estimate"])
+            ),
+            "{name}: (bytes, rounds)"
+        );
+    }
+}
+
+/// Bytes per party and calls of every primitive of a profile.
+fn primitive_totals(p: &Profile) -> BTreeMap<String, (f64, f64)> {
+    fn walk(n: &CostNode, out: &mut BTreeMap<String, (f64, f64)>) {
+        if n.kind == CostKind::Primitive {
+            let e = out.entry(n.label.clone()).or_default();
+            e.0 += n.cost.party_online_bits[0] / 8.0;
+            e.1 += n.calls;
+        }
+        n.children.iter().for_each(|c| walk(c, out));
+    }
+    let mut out = BTreeMap::new();
+    for node in &p.nodes {
+        if let NodeCosting::Chain { chain } = &node.costing {
+            walk(chain, &mut out);
+        }
+    }
+    out
+}
+
+#[test]
+fn spu_semi2k_mlp_step_matches_per_kernel() {
+    let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+    let m = common::measured("spu_semi2k", "g_mlp_train_b32").unwrap();
+    let ours = primitive_totals(&profile("g_mlp_train_b32", &model, None));
+    for (kernel, v) in m["per_op"]["mpc"].as_object().unwrap() {
+        let bytes = num(&v["bytes_sent_per_party"][0]);
+        if bytes == 0.0 {
+            continue;
+        }
+        let (b, _) = ours.get(kernel).copied().unwrap_or_default();
+        assert_eq!(b, bytes, "{kernel}: bytes sent per party");
+    }
+}
+
+/// Checks every phase of the CrypTen fixtures under `model`.
+fn check_crypten(model: &CostModel) {
+    for (dir, default_threshold) in [
+        ("crypten_no_grad_threshold", None),
+        ("crypten", Some(100.0)),
+    ] {
+        for name in SPECS {
+            let Some(m) = common::measured(dir, name) else {
+                continue;
+            };
+            // the gradient threshold is update_parameters' (SGD); other optimizers were
+            // written by hand without it
+            let sgd = common::spec(name)
+                .get("optimizer")
+                .and_then(|o| o.get("type"))
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == "sgd");
+            let threshold = if sgd { default_threshold } else { None };
+            let p = profile(name, model, threshold);
+            let phases = p.phases();
+            for key in ["forward", "loss", "backward", "update"] {
+                let want = &m["phases"][key];
+                let got = phases
+                    .iter()
+                    .find(|(ph, _)| ph.as_str() == key)
+                    .map(|(_, c)| (c.online_bits / 8.0, c.online_rounds))
+                    .unwrap_or((0.0, 0.0));
+                assert_eq!(
+                    got,
+                    (num(&want["bytes_sent_total"]), num(&want["rounds"])),
+                    "{dir}/{name}: {key} (bytes, rounds)"
+                );
+            }
+            assert_eq!(
+                p.total.online_bits / 8.0,
+                num(&m["total"]["bytes_sent_total"]),
+                "{dir}/{name}: total bytes"
+            );
+        }
+    }
+}
+
+#[test]
+fn crypten_training_steps_are_exact_per_phase() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cost_models/crypten-train.toml"
+    );
+    check_crypten(&cost::load_framework(path, &[]).unwrap());
+}
+
+#[test]
+#[ignore = "needs the crypten cost model (branch crypten) with the training section and backward-op lowerings of tests/fixtures/cost_models/crypten-train.toml"]
+fn crypten_model_training_steps() {
+    check_crypten(&cost::load_framework("crypten", &[]).unwrap());
+}
