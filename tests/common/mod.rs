@@ -5,6 +5,8 @@
 //! a residual block `i.layers.j` and `i.shortcut.j`, attention projections `i.q_proj` etc.
 #![allow(dead_code)]
 
+pub mod random_graph;
+
 use hawkeye_mpc::graph::{ConstValue, Graph, NodeId, Op, Visibility};
 use hawkeye_mpc::zoo::{Conv, ModelBuilder};
 use serde_json::Value;
