@@ -4,7 +4,8 @@
 //! The pipeline, one module per stage:
 //! `frontend` (model files in) > `graph` (the IR) > `cost` (framework cost models) >
 //! `profile` (cost attribution) > `report` (rendering). `zoo` holds the built-in models;
-//! `interpret` evaluates a graph on concrete tensors, in `f64` or emulated MPC fixed-point.
+//! `interpret` evaluates a graph on concrete tensors, in `f64` or emulated MPC fixed-point;
+//! `validate` checks that a variant of a model computes what the original does.
 
 pub mod cost;
 pub mod frontend;
@@ -12,4 +13,5 @@ pub mod graph;
 pub mod interpret;
 pub mod profile;
 pub mod report;
+pub mod validate;
 pub mod zoo;
