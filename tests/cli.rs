@@ -374,3 +374,36 @@ fn equiv_reports_the_error_and_savings_of_a_quad_gelu_bert_layer() {
     let (code, out, _) = equiv(&loose);
     assert_eq!(code, 1, "{out}");
 }
+
+#[test]
+fn equiv_binds_the_weights_an_onnx_file_stores() {
+    // The export stores (placeholder) weights; the zoo model has none, so its parameters take
+    // the stored values by name.
+    let dir = std::env::temp_dir().join(format!("hawkeye-equiv-onnx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lenet5.onnx");
+    hawkeye()
+        .args(["export", "lenet5", "-o"])
+        .arg(&file)
+        .assert()
+        .success();
+    let (code, out, err) = equiv(&[
+        file.to_str().unwrap(),
+        "lenet5",
+        "-f",
+        "crypten",
+        "--samples",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("original parameters: 8 from stored weights, 0 drawn from the seed"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "variant parameters:  0 from stored weights, 8 shared by name with the original"
+        ),
+        "{out}"
+    );
+}
