@@ -6,7 +6,8 @@
 //! backward pass, loss, optimizer update) > `cost` (framework cost models) > `profile` (cost
 //! attribution) > `optimize` (cheaper equivalent graphs with e-graphs) > `report` (rendering).
 //! `zoo` holds the built-in models; `interpret` evaluates a graph on concrete tensors, in
-//! `f64` or emulated MPC fixed point.
+//! `f64` or emulated MPC fixed point; `validate` checks that a variant of a model computes
+//! what the original does.
 
 pub mod autograd;
 pub mod cost;
@@ -16,4 +17,5 @@ pub mod interpret;
 pub mod optimize;
 pub mod profile;
 pub mod report;
+pub mod validate;
 pub mod zoo;

@@ -9,6 +9,7 @@ use hawkeye_mpc::graph::{Graph, Visibility};
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
+use hawkeye_mpc::validate;
 use hawkeye_mpc::zoo::{self, ZooOptions};
 use std::path::PathBuf;
 
@@ -29,7 +30,8 @@ network costs under secure multi-party computation frameworks, and where they ar
   hawkeye profile lenet5 --framework semi2k --train --optimizer adam --batch 128
   hawkeye profile model.onnx --framework crypten --batch 8 --dim seq=128
   hawkeye export resnet18 --batch 4 -o resnet18.json
-  hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx"
+  hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx
+  hawkeye equiv model.onnx model_quad_gelu.onnx --framework crypten --tolerance 0.1"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -166,6 +168,49 @@ enum Command {
         weights: Option<WeightsArg>,
         #[command(flatten)]
         train: TrainArgs,
+    },
+    /// Check that a variant of a model computes what the original does, and what it saves.
+    #[command(
+        long_about = "Checks that VARIANT computes what ORIGINAL computes, and compares their \
+communication under a framework.
+
+Both models must have the same inputs (names, shapes, kinds, visibilities) and as many outputs \
+with the same shapes. Inputs get the same random values by name. A parameter is bound to the \
+values its model file stores (ONNX weights), else by name to the original's value, else drawn \
+from the seed. Outputs are compared on --samples random samples in f64 and in the framework's \
+fixed-point arithmetic (its ring/frac, else 64/16).
+
+Exit status: 0 equivalent (largest relative f64 error <= 1e-9), 1 approximately equal (<= \
+--tolerance), 2 different, or the models could not be compared (an error).",
+        after_help = "Examples:
+  hawkeye equiv model.json model_rewritten.json --framework crypten
+  hawkeye equiv bert.onnx bert_quad_gelu.onnx -f crypten --dim batch_size=1 --dim sequence=16 --tolerance 0.5"
+    )]
+    Equiv {
+        /// The original model: zoo name or model file (.json, .onnx)
+        original: String,
+        /// The variant to check against it: zoo name or model file (.json, .onnx)
+        variant: String,
+        #[command(flatten)]
+        zoo: ZooArgs,
+        /// Framework name or alias (see `hawkeye frameworks`), or a path to a cost-model .toml
+        #[arg(short, long)]
+        framework: String,
+        /// Weight visibility for profiling (default: the framework's own).
+        #[arg(long, value_enum)]
+        weights: Option<WeightsArg>,
+        /// Override cost-model parameters (NAME=VALUE, repeatable), e.g. --set frac=12
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// Number of random samples to compare on.
+        #[arg(long, default_value_t = 8)]
+        samples: usize,
+        /// Seed of the first sample (sample i uses SEED + i).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Largest relative f64 error for "approximately equal" (exit status 1).
+        #[arg(long, default_value_t = 1e-2)]
+        tolerance: f64,
     },
 }
 
@@ -409,7 +454,8 @@ fn profile(
     Ok((Profile::new(&graph, model)?, vis))
 }
 
-fn run(cli: Cli) -> Result<()> {
+/// Runs a command; `Ok` holds the exit status.
+fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Models => print!("{}", report::catalog::models(zoo::MODELS)),
         Command::Frameworks => {
@@ -581,13 +627,51 @@ fn run(cli: Cli) -> Result<()> {
                 .collect();
             print!("{}", report::compare::table(&rows));
         }
+        Command::Equiv {
+            original,
+            variant,
+            zoo,
+            framework,
+            weights,
+            set,
+            samples,
+            seed,
+            tolerance,
+        } => {
+            if !(tolerance.is_finite() && tolerance >= 0.0) {
+                bail!("--tolerance must be a non-negative number");
+            }
+            let cm = cost::load_framework(&framework, &parse_overrides(&set)?)?;
+            let load = |m: &str| zoo.load(m).with_context(|| format!("cannot load '{m}'"));
+            let (g0, g1) = (load(&original)?, load(&variant)?);
+            let options = validate::EquivOptions {
+                samples,
+                seed,
+                tolerance,
+                weights: weights
+                    .map(Visibility::from)
+                    .unwrap_or(cm.framework.default_weights),
+            };
+            let r = validate::check_equivalence(&g0, &g1, &cm, &options)?;
+            print!("{}", report::equiv::text(&r, &original, &variant));
+            return Ok(r.verdict.exit_code());
+        }
     }
-    Ok(())
+    Ok(0)
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse()) {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    let cli = Cli::parse();
+    // `equiv` keeps 1 for "approximately equal": a comparison that cannot be made is status 2.
+    let error_status = match cli.command {
+        Command::Equiv { .. } => 2,
+        _ => 1,
+    };
+    match run(cli) {
+        Ok(status) => std::process::exit(status),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(error_status);
+        }
     }
 }

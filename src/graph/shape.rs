@@ -51,6 +51,16 @@ pub fn normalize_axis(axis: i64, rank: usize) -> ShapeResult<usize> {
     Ok(a as usize)
 }
 
+/// Resolves an axis that indexes a dim of the shape: a scalar has none.
+fn dim_axis(what: &str, axis: i64, shape: &[usize]) -> ShapeResult<usize> {
+    if shape.is_empty() {
+        return Err(format!(
+            "{what} needs a tensor of rank 1 or more, got a scalar"
+        ));
+    }
+    normalize_axis(axis, shape.len())
+}
+
 /// Output length of a sliding window (conv or pool) along one dim.
 fn window_out(
     input: usize,
@@ -120,7 +130,7 @@ fn reduce_shape(shape: &[usize], axes: &[i64], keepdims: bool) -> ShapeResult<Sh
         reduced.iter_mut().for_each(|r| *r = true);
     }
     for &a in axes {
-        let a = normalize_axis(a, shape.len())?;
+        let a = dim_axis("a reduction over an axis", a, shape)?;
         if reduced[a] && !axes.is_empty() {
             return Err(format!("axis {a} is listed twice"));
         }
@@ -439,7 +449,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
             if idx.kind != ElemKind::Int {
                 return Err("gather indices must be integers (kind int)".to_string());
             }
-            let a = normalize_axis(*axis, data.shape.len())?;
+            let a = dim_axis("gather data", *axis, &data.shape)?;
             let mut out = data.shape[..a].to_vec();
             out.extend(&idx.shape);
             out.extend(&data.shape[a + 1..]);
@@ -481,7 +491,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
         }
         Op::Concat { axis } => {
             let first = inputs[0];
-            let a = normalize_axis(*axis, first.shape.len())?;
+            let a = dim_axis("concat", *axis, &first.shape)?;
             let mut out = first.shape.clone();
             for (i, v) in inputs.iter().enumerate().skip(1) {
                 let same_rank = v.shape.len() == first.shape.len();
@@ -509,7 +519,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
             step,
         } => {
             let x = x.expect("arity checked");
-            let a = normalize_axis(*axis, x.shape.len())?;
+            let a = dim_axis("slice", *axis, &x.shape)?;
             let mut out = x.shape.clone();
             out[a] = slice_len(x.shape[a], *start, *end, *step)?;
             if out[a] == 0 {
@@ -904,5 +914,47 @@ mod tests {
     fn reshape_infers_one_dim() {
         assert_eq!(reshape(&[2, 3, 4], &[0, -1]).unwrap(), vec![2, 12]);
         assert!(reshape(&[2, 3, 4], &[5, -1]).is_err());
+    }
+
+    #[test]
+    fn axis_ops_reject_scalars_instead_of_panicking() {
+        use crate::graph::Visibility;
+        let scalar = ValueInfo::new(vec![], ElemKind::Real, Visibility::Secret);
+        let ids = ValueInfo::new(vec![2], ElemKind::Int, Visibility::Secret);
+        let ops = [
+            Op::Concat { axis: 0 },
+            Op::Slice {
+                axis: 0,
+                start: 0,
+                end: 1,
+                step: 1,
+            },
+            Op::ReduceSum {
+                axes: vec![0],
+                keepdims: false,
+            },
+            Op::ArgMax {
+                axis: 0,
+                keepdims: true,
+            },
+        ];
+        for op in ops {
+            let e = infer(&op, &[&scalar]).unwrap_err();
+            assert!(
+                e.ends_with("needs a tensor of rank 1 or more, got a scalar"),
+                "{e}"
+            );
+        }
+        let e = infer(&Op::Gather { axis: 0 }, &[&scalar, &ids]).unwrap_err();
+        assert_eq!(
+            e,
+            "gather data needs a tensor of rank 1 or more, got a scalar"
+        );
+        // A reduction over all axes of a scalar is fine.
+        let all = Op::ReduceMean {
+            axes: vec![],
+            keepdims: false,
+        };
+        assert_eq!(infer(&all, &[&scalar]).unwrap().0, Vec::<usize>::new());
     }
 }

@@ -9,6 +9,7 @@
 
 use bytes::Bytes;
 use std::fmt;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 /// Where the values of one parameter are stored. `data_type` is the ONNX
@@ -45,6 +46,63 @@ impl WeightData {
             WeightData::External { length, .. } => *length,
         }
     }
+
+    /// The stored values as `f64`, in row-major order: float32, float64, float16 and
+    /// bfloat16 elements are decoded exactly (every one of them is an `f64`). External data is
+    /// read from its file. Fails on other element types, on an unreadable or short file, and
+    /// when the byte count is not a whole number of elements.
+    pub fn to_f64(&self) -> Result<Vec<f64>, String> {
+        let stored;
+        let raw: &[u8] = match self {
+            WeightData::Inline { bytes, .. } => bytes,
+            WeightData::External {
+                path,
+                offset,
+                length,
+                ..
+            } => {
+                stored = read_range(path, *offset, *length)?;
+                &stored
+            }
+        };
+        let decode = |size: usize, f: &dyn Fn(&[u8]) -> f64| -> Result<Vec<f64>, String> {
+            if raw.len() % size != 0 {
+                return Err(format!(
+                    "{} stored bytes are not a whole number of {size}-byte elements",
+                    raw.len()
+                ));
+            }
+            Ok(raw.chunks_exact(size).map(f).collect())
+        };
+        let le2 = |c: &[u8]| u16::from_le_bytes([c[0], c[1]]);
+        match self.data_type() {
+            1 => decode(4, &|c| {
+                f32::from_le_bytes(c.try_into().expect("4 bytes")) as f64
+            }),
+            11 => decode(8, &|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))),
+            10 => decode(2, &|c| crate::frontend::onnx::f16_to_f64(le2(c))),
+            16 => decode(2, &|c| crate::frontend::onnx::bf16_to_f64(le2(c))),
+            t => Err(format!(
+                "stored values of ONNX element type {t} cannot be read as real numbers"
+            )),
+        }
+    }
+}
+
+fn read_range(path: &std::path::Path, offset: u64, length: u64) -> Result<Vec<u8>, String> {
+    let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+    let mut f = std::fs::File::open(path).map_err(fail)?;
+    f.seek(SeekFrom::Start(offset)).map_err(fail)?;
+    let mut buf = Vec::new();
+    f.take(length).read_to_end(&mut buf).map_err(fail)?;
+    if buf.len() as u64 != length {
+        return Err(format!(
+            "{}: expected {length} bytes at offset {offset}, found {}",
+            path.display(),
+            buf.len()
+        ));
+    }
+    Ok(buf)
 }
 
 /// Summarises instead of dumping the bytes.
@@ -66,5 +124,79 @@ impl fmt::Debug for WeightData {
                 path.display()
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_values_decode_exactly() {
+        let f32s: Vec<u8> = [1.5f32, -0.1, 3e-8]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let w = WeightData::Inline {
+            data_type: 1,
+            bytes: Bytes::from(f32s),
+        };
+        assert_eq!(
+            w.to_f64().unwrap(),
+            vec![1.5, -0.1f32 as f64, 3e-8f32 as f64]
+        );
+        let f64s: Vec<u8> = [0.1f64, -2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let w = WeightData::Inline {
+            data_type: 11,
+            bytes: Bytes::from(f64s),
+        };
+        assert_eq!(w.to_f64().unwrap(), vec![0.1, -2.0]);
+        // float16 1.0 = 0x3c00, -2.0 = 0xc000; bfloat16 1.0 = 0x3f80.
+        let w = WeightData::Inline {
+            data_type: 10,
+            bytes: Bytes::from(vec![0x00, 0x3c, 0x00, 0xc0]),
+        };
+        assert_eq!(w.to_f64().unwrap(), vec![1.0, -2.0]);
+        let w = WeightData::Inline {
+            data_type: 16,
+            bytes: Bytes::from(vec![0x80, 0x3f]),
+        };
+        assert_eq!(w.to_f64().unwrap(), vec![1.0]);
+        let w = WeightData::Inline {
+            data_type: 7,
+            bytes: Bytes::from(vec![0; 8]),
+        };
+        assert!(w.to_f64().unwrap_err().contains("element type 7"));
+        let w = WeightData::Inline {
+            data_type: 1,
+            bytes: Bytes::from(vec![0; 6]),
+        };
+        assert!(w.to_f64().is_err());
+    }
+
+    #[test]
+    fn external_values_are_read_from_their_file() {
+        let path = std::env::temp_dir().join(format!("hawkeye-weights-{}.bin", std::process::id()));
+        let mut bytes = vec![0xffu8; 3];
+        bytes.extend(2.5f32.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let w = WeightData::External {
+            data_type: 1,
+            path: path.clone(),
+            offset: 3,
+            length: 4,
+        };
+        assert_eq!(w.to_f64().unwrap(), vec![2.5]);
+        let short = WeightData::External {
+            data_type: 1,
+            path: path.clone(),
+            offset: 3,
+            length: 8,
+        };
+        assert!(short.to_f64().unwrap_err().contains("expected 8 bytes"));
+        std::fs::remove_file(&path).unwrap();
     }
 }

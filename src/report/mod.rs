@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod compare;
+pub mod equiv;
 pub mod flame;
 pub mod graph;
 pub mod optimize;

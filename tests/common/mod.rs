@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod eval;
+pub mod random_graph;
 
 use hawkeye_mpc::graph::{ConstValue, Graph, NodeId, Op, Visibility};
 use hawkeye_mpc::zoo::{Conv, ModelBuilder};

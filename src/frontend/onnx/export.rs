@@ -630,6 +630,17 @@ impl<'g, 'w> Exporter<'g, 'w> {
             }
             Op::Softmax { axis } => emit("Softmax", vals, vec![attr_int("axis", *axis)]),
             Op::LogSoftmax { axis } => emit("LogSoftmax", vals, vec![attr_int("axis", *axis)]),
+            Op::MaxPool2d { .. } | Op::AvgPool2d { .. } | Op::AdaptiveAvgPool2d { .. }
+                if in_shape(0).len() != 4 =>
+            {
+                // ONNX pools over every dim after N and C: on other ranks the same node would
+                // pool over a different number of dims.
+                return Err(format!(
+                    "{} over a rank-{} input cannot be written as ONNX (pooling needs an NCHW input)",
+                    n.op.name(),
+                    in_shape(0).len()
+                ));
+            }
             Op::MaxPool2d {
                 kernel,
                 stride,

@@ -69,6 +69,7 @@ pub use error::{OnnxError, UnsupportedOp};
 pub use export::{placeholder, EXPORT_OPSET, INLINE_LIMIT, PROTOBUF_LIMIT};
 pub use import::OPSETS;
 pub use naming::{module_of_node, node_scope, Marker};
+pub(crate) use tensor::{bf16_to_f64, f16_to_f64};
 
 use crate::graph::Graph;
 use std::collections::BTreeMap;
