@@ -4,9 +4,8 @@
 //!   MPC kernel): the `spu-semi2k` model matches every step's total, and the MLP step's
 //!   kernel totals.
 //! - CrypTen 0.4.1 is measured per phase (forward, loss, backward, update), with and without
-//!   `update_parameters`' default gradient threshold: the phases of the profile match. The
-//!   CrypTen model is a test model (`tests/fixtures/cost_models/crypten-train.toml`) until the
-//!   full one lands; the same checks run against it then (`crypten_model_training_steps`).
+//!   `update_parameters`' default gradient threshold: the phases of the `crypten` model's
+//!   profile match.
 
 mod common;
 
@@ -129,15 +128,5 @@ fn check_crypten(model: &CostModel) {
 
 #[test]
 fn crypten_training_steps_are_exact_per_phase() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/cost_models/crypten-train.toml"
-    );
-    check_crypten(&cost::load_framework(path, &[]).unwrap());
-}
-
-#[test]
-#[ignore = "needs the crypten cost model (branch crypten) with the training section and backward-op lowerings of tests/fixtures/cost_models/crypten-train.toml"]
-fn crypten_model_training_steps() {
     check_crypten(&cost::load_framework("crypten", &[]).unwrap());
 }
