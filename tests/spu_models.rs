@@ -492,3 +492,30 @@ fn cheetah_matmul_ciphertexts_follow_spus_shape_search() {
         assert!((2.0 * bv - (q * sq + r * sr + trunc)).abs() < 1.0);
     }
 }
+
+/// Which backward ops a model lowers itself and which take `cost::fallback`'s composition
+/// (chain children labelled `(default)`): spu-semi2k lowers the measured ones, spu-aby3 and
+/// spu-cheetah none.
+#[test]
+fn backward_ops_without_a_lowering_take_the_default_composition() {
+    use hawkeye_mpc::cost::{lower_op, Lowered};
+    let secret = |s: &[usize]| ValueInfo::new(s.to_vec(), ElemKind::Real, Visibility::Secret);
+    let (g, x) = (secret(&[4, 8]), secret(&[4, 8]));
+    let defaulted = |fw: &str, op: &Op| {
+        let Lowered::Chain(chain) = lower_op(&model(fw, &[]), op, &[&g, &x], &g).unwrap() else {
+            panic!("{fw}: {op:?} costs something")
+        };
+        chain
+            .children
+            .iter()
+            .any(|c| c.label.ends_with("(default)"))
+    };
+    let relu_grad = Op::ReluGrad { alpha: 0.0 };
+    let gelu_grad = Op::GeluGrad { approximate: false };
+    assert!(!defaulted("spu-semi2k", &relu_grad));
+    assert!(defaulted("spu-semi2k", &gelu_grad));
+    for fw in ["spu-aby3", "spu-cheetah"] {
+        assert!(defaulted(fw, &relu_grad), "{fw}");
+        assert!(defaulted(fw, &gelu_grad), "{fw}");
+    }
+}
