@@ -79,7 +79,7 @@ fn the_broadcast_gradient_costs_one_product_per_output_under_hawkeye_aby3() {
 #[test]
 fn crypten_opens_the_small_operand_once_and_multiplies_before_summing() {
     let (g, gx, gb) = scaled();
-    let crypten = model("crypten-train.toml");
+    let crypten = cost::load_framework("crypten", &[]).unwrap();
     let p = Profile::new(&g, &crypten).unwrap();
     // Beaver: epsilon and delta at the unbroadcast operand sizes, 8 bytes per element logged
     // twice (sent and received) by each of 2 parties, halved: 16 bytes per opened element

@@ -20,7 +20,7 @@ fn graph(op: &Op, operands: &[(Vec<usize>, Visibility)]) -> Graph {
         .iter()
         .enumerate()
         .map(|(i, (shape, vis))| {
-            let kind = if matches!(op, Op::Gather { .. }) && i == 1 {
+            let kind = if matches!(op, Op::Gather { .. } | Op::GatherGrad { .. }) && i == 1 {
                 ElemKind::Int
             } else {
                 ElemKind::Real
@@ -204,9 +204,111 @@ fn all_ops() -> Vec<(Op, Vec<Vec<usize>>)> {
         (Op::Identity, vec![v(&[4, 8])]),
         (Op::CrossEntropy, vec![v(&[4, 8]), v(&[4, 8])]),
         (Op::Mse, vec![v(&[4, 8]), v(&[4, 8])]),
+        // backward ops: [grad, saved state ..] as autograd builds them
+        (Op::ReluGrad { alpha: 0.0 }, vec![v(&[4, 8]), v(&[4, 8])]),
+        (Op::ReluGrad { alpha: 0.1 }, vec![v(&[4, 8]), v(&[4, 8])]),
+        (
+            Op::GeluGrad { approximate: false },
+            vec![v(&[4, 8]), v(&[4, 8])],
+        ),
+        (
+            Op::GeluGrad { approximate: true },
+            vec![v(&[4, 8]), v(&[4, 8])],
+        ),
+        (
+            Op::MaxPool2dGrad {
+                kernel: [3, 3],
+                stride: [2, 2],
+                padding: [1; 4],
+                dilation: [1, 1],
+                ceil_mode: false,
+            },
+            vec![v(&[2, 3, 4, 4]), x4.clone()],
+        ),
+        (
+            Op::AvgPool2dGrad {
+                kernel: [2, 2],
+                stride: [2, 2],
+                padding: [0; 4],
+                ceil_mode: false,
+                count_include_pad: true,
+                input: [8, 8],
+            },
+            vec![v(&[2, 3, 4, 4])],
+        ),
+        (
+            Op::ReduceMaxGrad {
+                axes: vec![1],
+                keepdims: false,
+            },
+            vec![v(&[4]), v(&[4, 8])],
+        ),
+        (
+            Op::Conv2dGradInput {
+                stride: [1, 1],
+                padding: [1, 1, 1, 1],
+                dilation: [1, 1],
+                groups: 1,
+                input: [8, 8],
+            },
+            vec![v(&[2, 4, 8, 8]), v(&[4, 3, 3, 3])],
+        ),
+        (
+            Op::Conv2dGradInput {
+                stride: [2, 2],
+                padding: [0; 4],
+                dilation: [1, 1],
+                groups: 3,
+                input: [8, 8],
+            },
+            vec![v(&[2, 3, 3, 3]), v(&[3, 1, 3, 3])],
+        ),
+        (
+            Op::Conv2dGradWeight {
+                stride: [1, 1],
+                padding: [1, 1, 1, 1],
+                dilation: [1, 1],
+                groups: 1,
+                kernel: [3, 3],
+            },
+            vec![x4.clone(), v(&[2, 4, 8, 8])],
+        ),
+        (
+            Op::Conv2dGradWeight {
+                stride: [2, 2],
+                padding: [0; 4],
+                dilation: [1, 1],
+                groups: 3,
+                kernel: [3, 3],
+            },
+            vec![x4.clone(), v(&[2, 3, 3, 3])],
+        ),
+        (Op::CrossEntropyGrad, vec![v(&[4, 8]), v(&[4, 8])]),
+        (
+            Op::SumProduct {
+                axes: vec![0],
+                keepdims: false,
+            },
+            vec![v(&[4, 8]), v(&[4, 8])],
+        ),
+        (
+            Op::GatherGrad { axis: 0, size: 100 },
+            vec![v(&[5, 8]), v(&[5])],
+        ),
+        (Op::RsqrtGrad, vec![v(&[4, 8]), v(&[4, 8]), v(&[4, 8])]),
+        (Op::BatchNormNormalize { eps: 1e-5 }, vec![x4.clone()]),
+        (
+            Op::BatchNormNormalizeGrad { eps: 1e-5 },
+            vec![x4.clone(), x4.clone()],
+        ),
+        (Op::GradThreshold { threshold: 100.0 }, vec![v(&[4, 8])]),
     ]
 }
 
+/// Every op is costed, the backward ops included: spu-semi2k lowers those whose SPU
+/// mechanism was measured (relu_grad ... rsqrt_grad, at the end of spu-semi2k.toml); the
+/// others, and every backward op under spu-aby3 and spu-cheetah (no training runs measured),
+/// take the textbook composition of `cost::fallback`, as `hawkeye profile --train` does.
 #[test]
 fn every_op_that_sees_a_secret_is_costed_under_every_visibility() {
     use Visibility::{Public, Secret, Server};
@@ -388,5 +490,32 @@ fn cheetah_matmul_ciphertexts_follow_spus_shape_search() {
             ],
         );
         assert!((2.0 * bv - (q * sq + r * sr + trunc)).abs() < 1.0);
+    }
+}
+
+/// Which backward ops a model lowers itself and which take `cost::fallback`'s composition
+/// (chain children labelled `(default)`): spu-semi2k lowers the measured ones, spu-aby3 and
+/// spu-cheetah none.
+#[test]
+fn backward_ops_without_a_lowering_take_the_default_composition() {
+    use hawkeye_mpc::cost::{lower_op, Lowered};
+    let secret = |s: &[usize]| ValueInfo::new(s.to_vec(), ElemKind::Real, Visibility::Secret);
+    let (g, x) = (secret(&[4, 8]), secret(&[4, 8]));
+    let defaulted = |fw: &str, op: &Op| {
+        let Lowered::Chain(chain) = lower_op(&model(fw, &[]), op, &[&g, &x], &g).unwrap() else {
+            panic!("{fw}: {op:?} costs something")
+        };
+        chain
+            .children
+            .iter()
+            .any(|c| c.label.ends_with("(default)"))
+    };
+    let relu_grad = Op::ReluGrad { alpha: 0.0 };
+    let gelu_grad = Op::GeluGrad { approximate: false };
+    assert!(!defaulted("spu-semi2k", &relu_grad));
+    assert!(defaulted("spu-semi2k", &gelu_grad));
+    for fw in ["spu-aby3", "spu-cheetah"] {
+        assert!(defaulted(fw, &relu_grad), "{fw}");
+        assert!(defaulted(fw, &gelu_grad), "{fw}");
     }
 }
