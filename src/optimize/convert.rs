@@ -44,6 +44,15 @@ fn scalar_value(op: &Op, value: &ValueInfo) -> Option<f64> {
 
 /// Loads a graph (with its parameter visibilities already set) into a fresh e-graph.
 pub fn load(graph: &Graph) -> Loaded {
+    load_into(graph, false)
+}
+
+/// Like [`load`], with egg's explanations enabled (for proofs that name their rewrites).
+pub fn load_explained(graph: &Graph) -> Loaded {
+    load_into(graph, true)
+}
+
+fn load_into(graph: &Graph, explanations: bool) -> Loaded {
     let mut sources = HashMap::new();
     for id in graph.node_ids() {
         let n = graph.node(id);
@@ -60,6 +69,9 @@ pub fn load(graph: &Graph) -> Loaded {
         }
     }
     let mut egraph = EGraph::new(TensorAnalysis::new(sources));
+    if explanations {
+        egraph = egraph.with_explanations_enabled();
+    }
     let mut class_of: Vec<Id> = Vec::with_capacity(graph.len());
     let mut originals = Vec::with_capacity(graph.len());
     for id in graph.node_ids() {

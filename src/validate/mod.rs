@@ -29,6 +29,8 @@ pub use bindings::{Binder, BindingSummary, ParameterSources};
 pub use communication::{compare_communication, CommunicationDiff, ModuleCosts};
 pub use numeric::{compare_outputs, Counterexample, ErrorStats, EvalFailure, OutputComparison};
 pub use proof::{prove_equivalent, ProofOutcome};
+
+use crate::optimize::{Limits, RuleSet};
 pub use signature::{InputSignature, Signature};
 
 use crate::cost::CostModel;
@@ -187,7 +189,17 @@ pub fn check_equivalence(
         outputs,
         max_rel,
         communication: compare_communication(original, variant, model, options.weights),
-        proof: prove_equivalent(original, variant),
+        proof: match RuleSet::builtin() {
+            Ok(rules) => prove_equivalent(
+                &original.with_parameter_visibility(options.weights),
+                &variant.with_parameter_visibility(options.weights),
+                &rules,
+                &Limits::default(),
+            ),
+            Err(e) => ProofOutcome::NotAttempted {
+                reason: format!("the built-in rules did not load: {e}"),
+            },
+        },
         verdict: Verdict::judge(max_rel, options.tolerance),
     })
 }

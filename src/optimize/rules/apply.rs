@@ -242,7 +242,8 @@ impl RuleApplier {
         for (target, planned) in plans {
             let home = egraph[target].data.home;
             let id = add_planned(egraph, &planned, home, Some(self.name));
-            if egraph.union(target, id) {
+            // Justified by the rule, so that explanations (equivalence proofs) name it.
+            if egraph.union_trusted(target, id, self.name) {
                 changed.push(target);
             }
         }
