@@ -1,20 +1,32 @@
 //! Gradient correctness: the backward graph of every differentiable op, evaluated by the
-//! reference evaluator (`common::eval`), against central finite differences of the forward
+//! reference interpreter (`hawkeye_mpc::interpret`, in `f64`), against central finite differences of the forward
 //! graph, on random shapes and attributes (proptest). The checked function is
 //! `sum(r * op(inputs))` with a fixed random `r`, so every output element's gradient counts.
 
-mod common;
-
-use common::eval::{evaluate, evaluate_upto, Tensor};
 use hawkeye_mpc::autograd::{
     backward, train_step, BackwardOptions, Loss, Optimizer, TrainOptions, Training,
 };
 use hawkeye_mpc::graph::{
     ConstValue, ElemKind, Graph, NodeId, Op, ParamRole, ValueInfo, Visibility,
 };
+use hawkeye_mpc::interpret::{evaluate_all, Arithmetic, Bindings, Tensor};
 use hawkeye_mpc::zoo::{Conv, ModelBuilder};
 use proptest::prelude::*;
-use std::collections::HashMap;
+
+/// Every node's value in `f64`.
+fn evaluate(g: &Graph, feeds: &Bindings) -> Vec<Tensor> {
+    evaluate_all(g, feeds, Arithmetic::Float).expect("the graph evaluates")
+}
+
+/// `feeds` with element `k` of the value bound to `name` moved by `delta`.
+fn nudged(feeds: &Bindings, name: &str, k: usize, delta: f64) -> Bindings {
+    let t = feeds.get(name).expect("a bound value");
+    let mut data = t.to_vec();
+    data[k] += delta;
+    let mut out = feeds.clone();
+    out.insert(name, Tensor::with_kind(t.shape(), data, t.kind()).unwrap());
+    out
+}
 
 /// A small deterministic generator for tensor values.
 struct Rng(u64);
@@ -86,7 +98,7 @@ fn values(rng: &mut Rng, n: usize, dist: Dist) -> Vec<f64> {
 
 struct Case {
     g: Graph,
-    feeds: HashMap<NodeId, Tensor>,
+    feeds: Bindings,
     rng: Rng,
 }
 
@@ -94,7 +106,7 @@ impl Case {
     fn new(seed: u64) -> Case {
         Case {
             g: Graph::new("fd"),
-            feeds: HashMap::new(),
+            feeds: Bindings::new(),
             rng: Rng(seed | 1),
         }
     }
@@ -104,7 +116,7 @@ impl Case {
         let id = self
             .g
             .add_source(
-                name,
+                name.clone(),
                 "",
                 Op::Input,
                 ValueInfo::new(shape.clone(), ElemKind::Real, Visibility::Secret),
@@ -112,7 +124,7 @@ impl Case {
             .unwrap();
         let n = shape.iter().product();
         let data = values(&mut self.rng, n, dist);
-        self.feeds.insert(id, Tensor::new(shape, data));
+        self.feeds.insert(name, Tensor::new(&shape, data).unwrap());
         id
     }
 
@@ -127,8 +139,8 @@ impl Case {
             )
             .unwrap();
         let n = shape.iter().product();
-        let data = (0..n).map(|_| self.rng.below(below) as f64).collect();
-        self.feeds.insert(id, Tensor::new(shape, data));
+        let data = (0..n).map(|_| self.rng.below(below) as i64).collect();
+        self.feeds.insert("ids", Tensor::int(&shape, data).unwrap());
         id
     }
 
@@ -170,22 +182,22 @@ impl Case {
         let grads = backward(&mut self.g, loss, None, wrt, &BackwardOptions::default())
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         let vals = evaluate(&self.g, &self.feeds);
-        let upto = loss.index() + 1;
         for (&w, grad) in wrt.iter().zip(grads) {
+            let wshape = self.g.node(w).value.shape.clone();
             let analytic = match grad {
                 Some(gn) => vals[gn.index()].clone(),
-                None => Tensor::filled(self.g.node(w).value.shape.clone(), 0.0),
+                None => Tensor::new(&wshape, vec![0.0; wshape.iter().product()]).unwrap(),
             };
-            prop_assert_eq!(&analytic.shape, &self.g.node(w).value.shape);
-            for k in 0..analytic.data.len() {
+            prop_assert_eq!(analytic.shape(), wshape.as_slice());
+            let analytic = analytic.to_vec();
+            let wname = &self.g.node(w).name;
+            for (k, &a) in analytic.iter().enumerate() {
                 let h = 1e-5;
                 let at = |delta: f64| {
-                    let mut feeds = self.feeds.clone();
-                    feeds.get_mut(&w).unwrap().data[k] += delta;
-                    evaluate_upto(&self.g, &feeds, upto)[loss.index()].data[0]
+                    let feeds = nudged(&self.feeds, wname, k, delta);
+                    evaluate(&self.g, &feeds)[loss.index()].to_vec()[0]
                 };
                 let fd = (at(h) - at(-h)) / (2.0 * h);
-                let a = analytic.data[k];
                 prop_assert!(
                     (a - fd).abs() <= 1e-5 * (1.0 + fd.abs()),
                     "d/d{}[{k}]: backward graph {a}, finite difference {fd}",
@@ -539,14 +551,10 @@ fn check_train_step_as(
     };
     let step = train_step(&forward, &options).unwrap();
     let mut rng = Rng(seed | 1);
-    let mut feeds = HashMap::new();
+    let mut feeds = Bindings::new();
     for id in step.node_ids() {
         let node = step.node(id);
         let dist = match node.op {
-            Op::Constant { .. } if node.name == "loss.grad_seed" => {
-                feeds.insert(id, Tensor::filled(vec![], 1.0));
-                continue;
-            }
             Op::Input if node.name == "loss.labels" && loss == Loss::CrossEntropy => {
                 Dist::OneHot(*node.value.shape.last().unwrap())
             }
@@ -558,7 +566,7 @@ fn check_train_step_as(
         };
         let shape = node.value.shape.clone();
         let data = values(&mut rng, shape.iter().product(), dist);
-        feeds.insert(id, Tensor::new(shape, data));
+        feeds.insert(node.name.clone(), Tensor::new(&shape, data).unwrap());
     }
     let vals = evaluate(&step, &feeds);
     let loss_node = step.outputs()[0];
@@ -569,13 +577,15 @@ fn check_train_step_as(
     let updated = &step.outputs()[1..];
     assert_eq!(params.len(), updated.len());
     for (&p, &np) in params.iter().zip(updated) {
-        for k in 0..feeds[&p].data.len() {
-            let analytic = feeds[&p].data[k] - vals[np.index()].data[k];
+        let pname = &step.node(p).name;
+        let before = feeds.get(pname).unwrap().to_vec();
+        let after = vals[np.index()].to_vec();
+        for k in 0..before.len() {
+            let analytic = before[k] - after[k];
             let h = 1e-5;
             let at = |delta: f64| {
-                let mut f = feeds.clone();
-                f.get_mut(&p).unwrap().data[k] += delta;
-                evaluate_upto(&step, &f, loss_node.index() + 1)[loss_node.index()].data[0]
+                let f = nudged(&feeds, pname, k, delta);
+                evaluate(&step, &f)[loss_node.index()].to_vec()[0]
             };
             let fd = (at(h) - at(-h)) / (2.0 * h);
             assert!(

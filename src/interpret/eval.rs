@@ -7,7 +7,7 @@ use super::error::InterpretError;
 use super::kernels::linalg::{self, ConvAttrs};
 use super::kernels::pool::{self, PoolAttrs};
 use super::kernels::reduce::{self, Reduction};
-use super::kernels::{elementwise, norm, shape_ops, Arr, KResult};
+use super::kernels::{elementwise, grad, norm, shape_ops, Arr, KResult};
 use super::tensor::Tensor;
 use crate::graph::{shape_string, ConstValue, ElemKind, Graph, NodeId, Op};
 use ndarray::{ArrayD, IxDyn};
@@ -248,12 +248,88 @@ fn eval_node<A: Arith>(
         Op::Dropout { .. } | Op::Identity => Ok(x().clone()),
         Op::CrossEntropy => reduce::cross_entropy(ar, ins[0], ins[1]),
         Op::Mse => reduce::mse(ar, ins[0], ins[1]),
-        op => {
-            return Err(InterpretError::Unsupported(format!(
-                "node '{}': the training-step op '{}' has no interpreter kernel",
-                node.name,
-                op.name()
-            )))
+        Op::ReluGrad { alpha } => grad::relu_grad(ar, ins[0], ins[1], *alpha),
+        Op::GeluGrad { approximate } => grad::gelu_grad(ar, ins[0], ins[1], *approximate),
+        Op::RsqrtGrad => grad::rsqrt_grad(ar, ins[0], ins[1]),
+        Op::GradThreshold { threshold } => Ok(grad::grad_threshold(ar, x(), *threshold)),
+        Op::MaxPool2dGrad {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ..
+        } => grad::max_pool2d_grad(
+            ar,
+            ins[0],
+            ins[1],
+            &grad::Window {
+                kernel: *kernel,
+                stride: *stride,
+                padding: *padding,
+                dilation: *dilation,
+            },
+        ),
+        Op::AvgPool2dGrad {
+            kernel,
+            stride,
+            padding,
+            count_include_pad,
+            ..
+        } => grad::avg_pool2d_grad(
+            ar,
+            ins[0],
+            &grad::Window {
+                kernel: *kernel,
+                stride: *stride,
+                padding: *padding,
+                dilation: [1, 1],
+            },
+            *count_include_pad,
+            out_shape,
+        ),
+        Op::ReduceMaxGrad { axes, .. } => grad::reduce_max_grad(ar, ins[0], ins[1], axes),
+        Op::Conv2dGradInput {
+            stride,
+            padding,
+            dilation,
+            groups,
+            ..
+        } => grad::conv2d_grad_input(
+            ar,
+            ins[0],
+            ins[1],
+            &grad::Conv {
+                stride: *stride,
+                padding: *padding,
+                dilation: *dilation,
+                groups: *groups,
+            },
+            out_shape,
+        ),
+        Op::Conv2dGradWeight {
+            stride,
+            padding,
+            dilation,
+            groups,
+            ..
+        } => grad::conv2d_grad_weight(
+            ar,
+            ins[0],
+            ins[1],
+            &grad::Conv {
+                stride: *stride,
+                padding: *padding,
+                dilation: *dilation,
+                groups: *groups,
+            },
+            out_shape,
+        ),
+        Op::CrossEntropyGrad => grad::cross_entropy_grad(ar, ins[0], ins[1]),
+        Op::SumProduct { axes, .. } => grad::sum_product(ar, ins[0], ins[1], axes, out_shape),
+        Op::GatherGrad { axis, .. } => grad::gather_grad(ar, ins[0], ins[1], *axis, out_shape),
+        Op::BatchNormNormalize { eps } => grad::batch_norm_normalize(ar, x(), *eps),
+        Op::BatchNormNormalizeGrad { eps } => {
+            grad::batch_norm_normalize_grad(ar, ins[0], ins[1], *eps)
         }
     };
     let value = result.map_err(fail)?;

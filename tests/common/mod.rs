@@ -5,7 +5,6 @@
 //! a residual block `i.layers.j` and `i.shortcut.j`, attention projections `i.q_proj` etc.
 #![allow(dead_code)]
 
-pub mod eval;
 pub mod random_graph;
 
 use hawkeye_mpc::graph::{ConstValue, Graph, NodeId, Op, Visibility};

@@ -6,6 +6,7 @@
 //! the graph's shape inference when the node was added, so these errors are rare.
 
 pub(crate) mod elementwise;
+pub(crate) mod grad;
 pub(crate) mod linalg;
 pub(crate) mod norm;
 pub(crate) mod pool;
