@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
+use hawkeye_mpc::optimize::soundness::{self, CheckOptions};
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
@@ -27,7 +28,8 @@ network costs under secure multi-party computation frameworks, and where they ar
   hawkeye compare bert-tiny --frameworks all
   hawkeye export resnet18 --batch 4 -o resnet18.json
   hawkeye profile model.onnx --framework crypten --batch 8 --dim seq=128
-  hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx"
+  hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx
+  hawkeye check-rules my.rules"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -140,6 +142,36 @@ enum Command {
         #[arg(long)]
         depth: Option<usize>,
         /// Text tables, or JSON with every rewritten node
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+    },
+    /// Check rewrite rules against the reference interpreter on random instances.
+    #[command(
+        after_help = "Each rule's left-hand side is instantiated on random shapes and values that \
+satisfy its conditions, its right-hand side is built by the optimizer's own rule code, and both \
+are evaluated with the reference interpreter. Exact rules must agree within \
+1e-9 (1 + |value|); approximate rules report their error on values from U(-4, 4). The exit \
+status is non-zero when a rule fails.
+
+Examples:
+  hawkeye check-rules
+  hawkeye check-rules my.rules --instances 100
+  hawkeye check-rules --format json"
+    )]
+    CheckRules {
+        /// Rule files to check (default: the built-in rules)
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Instances (random shapes the rule applies to) to check per rule
+        #[arg(long, default_value_t = 24)]
+        instances: usize,
+        /// Value draws per instance
+        #[arg(long, default_value_t = 4)]
+        draws: usize,
+        /// Seed of the random shapes and values
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Text table, or JSON with every counterexample's values
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
@@ -449,6 +481,49 @@ fn run(cli: Cli) -> Result<()> {
                 .map_err(anyhow::Error::msg)?;
                 std::fs::write(&path, svg).with_context(|| format!("{}", path.display()))?;
                 eprintln!("wrote {}", path.display());
+            }
+        }
+        Command::CheckRules {
+            files,
+            instances,
+            draws,
+            seed,
+            format,
+        } => {
+            if instances == 0 || draws == 0 {
+                bail!("--instances and --draws must be at least 1");
+            }
+            let rule_set = if files.is_empty() {
+                RuleSet::builtin()?
+            } else {
+                let mut set = RuleSet::empty();
+                for file in &files {
+                    set.add_file(file)?;
+                }
+                set
+            };
+            let options = CheckOptions {
+                seed,
+                instances,
+                draws,
+                attempts: instances.saturating_mul(25),
+                ..CheckOptions::default()
+            };
+            let checks = soundness::check_rules(&rule_set, &options);
+            match format {
+                ShowFormat::Table => print!("{}", report::soundness::text(&checks, &options)),
+                ShowFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::soundness::json(&checks, &options))?
+                ),
+            }
+            let failed = checks.iter().filter(|c| c.failed()).count();
+            if failed > 0 {
+                bail!(
+                    "{failed} rule{} fail{} the check",
+                    if failed == 1 { "" } else { "s" },
+                    if failed == 1 { "s" } else { "" }
+                );
             }
         }
         Command::Compare {
