@@ -6,6 +6,7 @@ use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
 use hawkeye_mpc::optimize::soundness::{self, CheckOptions};
+use hawkeye_mpc::optimize::verify;
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
@@ -144,6 +145,11 @@ enum Command {
         /// Text tables, or JSON with every rewritten node
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
+        /// Run the result against the input on N random inputs with the reference interpreter:
+        /// an f64 check with exact rules (failing it is an error), the fixed-point output error
+        /// with --allow-approx; 0 skips it
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        samples: usize,
     },
     /// Check rewrite rules against the reference interpreter on random instances.
     #[command(
@@ -411,6 +417,7 @@ fn run(cli: Cli) -> Result<()> {
             flamegraph_diff,
             depth,
             format,
+            samples,
         } => {
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
@@ -451,6 +458,15 @@ fn run(cli: Cli) -> Result<()> {
             let bar = report::progress::saturation_bar(limits.nodes);
             let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
             bar.finish();
+            let check = if samples == 0 || out.unchanged {
+                None
+            } else if allow_approx {
+                Some(verify::approximation_error(
+                    &g, &out.graph, &cm, samples, 0,
+                )?)
+            } else {
+                Some(verify::check_exact(&g, &out.graph, samples, 0)?)
+            };
             let view = report::optimize::View {
                 depth,
                 network,
@@ -458,11 +474,27 @@ fn run(cli: Cli) -> Result<()> {
                 places: 4,
             };
             match format {
-                ShowFormat::Table => print!("{}", report::optimize::text(&out, &rule_set, &view)),
+                ShowFormat::Table => print!(
+                    "{}",
+                    report::optimize::text(&out, &rule_set, &view, check.as_ref())
+                ),
                 ShowFormat::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&report::optimize::json(&out, &rule_set, &view))?
+                    serde_json::to_string_pretty(&report::optimize::json(
+                        &out,
+                        &rule_set,
+                        &view,
+                        check.as_ref()
+                    ))?
                 ),
+            }
+            if check
+                .as_ref()
+                .is_some_and(|c| !c.agrees && c.tolerance.is_some())
+            {
+                bail!(
+                    "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written"
+                );
             }
             if let Some(path) = output {
                 frontend::write_model(&out.graph, &path)?;
