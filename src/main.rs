@@ -458,6 +458,12 @@ fn run(cli: Cli) -> Result<()> {
             let bar = report::progress::saturation_bar(limits.nodes);
             let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
             bar.finish();
+            if samples > 0 && !out.unchanged {
+                eprintln!(
+                    "running the result against the input on {samples} random input(s) with the interpreter{} (--samples 0 skips this)",
+                    if allow_approx { " in fixed point" } else { "" }
+                );
+            }
             let check = if samples == 0 || out.unchanged {
                 None
             } else if allow_approx {

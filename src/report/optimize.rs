@@ -204,14 +204,17 @@ pub fn check_text(o: &Optimized, check: Option<&Comparison>) -> String {
                 bytes(b),
                 bytes(a),
                 magnitude(c.max_abs()),
-                if scale > 0.0 {
-                    format!(
+                match c.max_abs() / scale {
+                    r if scale <= 0.0 || !r.is_finite() => String::new(),
+                    r if r < 10.0 => format!(
                         " ({:.1}% of the largest |output|, {})",
-                        100.0 * c.max_abs() / scale,
+                        100.0 * r,
                         magnitude(scale)
-                    )
-                } else {
-                    String::new()
+                    ),
+                    r => format!(
+                        " ({r:.1e} times the largest |output|, {}: the result overflows or diverges)",
+                        magnitude(scale)
+                    ),
                 },
                 magnitude(c.mean_abs()),
             );
