@@ -9,7 +9,8 @@
 //! that broadcasts (equal, a suffix, ones, a scalar). Attributes are drawn after the first
 //! operand (pool windows that fit it, permutations and reshapes of its rank and size), or
 //! before it when the parent fixes the result (a transpose, reshape or expand producing a wanted
-//! shape). Sizes are at most `max_dim` per dim.
+//! shape). Dims are at most `max_dim`, the height and width of images `max_dim + 1` (room for
+//! a window).
 //!
 //! The conditions are read for hints only: `secret(?x)`, `public(?w)`, `plain(?w)`,
 //! `server(?w)`, `const(?c)`, `rank(?c) == 0`, `rank(?a) >= 2`, `numel(?c) == 1`,
