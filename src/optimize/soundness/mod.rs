@@ -23,7 +23,7 @@
 //!   cannot be evaluated.
 //!
 //! For a failing rule the checker searches for the smallest failing instance. It draws
-//! instances again with every dim at most 1, then 2, and so on until one fails, keeps the
+//! instances again with the dim bound at 1, then 2, and so on until one fails, keeps the
 //! failing instance with the fewest source elements, and rounds its values to a coarse grid
 //! (1, 0.5, 0.25) if the rounded values still fail.
 
