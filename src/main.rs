@@ -6,6 +6,8 @@ use hawkeye_mpc::autograd::{train_step, Loss, Optimizer, TrainOptions, Training}
 use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
+use hawkeye_mpc::optimize::soundness::{self, CheckOptions};
+use hawkeye_mpc::optimize::verify;
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
@@ -31,7 +33,8 @@ network costs under secure multi-party computation frameworks, and where they ar
   hawkeye profile model.onnx --framework crypten --batch 8 --dim seq=128
   hawkeye export resnet18 --batch 4 -o resnet18.json
   hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx
-  hawkeye equiv model.onnx model_quad_gelu.onnx --framework crypten --tolerance 0.1"
+  hawkeye equiv model.onnx model_quad_gelu.onnx --framework crypten --tolerance 0.1
+  hawkeye check-rules my.rules"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -148,6 +151,41 @@ enum Command {
         #[arg(long)]
         depth: Option<usize>,
         /// Text tables, or JSON with every rewritten node
+        #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
+        format: ShowFormat,
+        /// Run the result against the input on N random inputs with the reference interpreter:
+        /// an f64 check with exact rules (failing it is an error), the fixed-point output error
+        /// with --allow-approx; 0 skips it
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        samples: usize,
+    },
+    /// Check rewrite rules against the reference interpreter on random instances.
+    #[command(
+        after_help = "Each rule's left-hand side is instantiated on random shapes and values that \
+satisfy its conditions, its right-hand side is built by the optimizer's own rule code, and both \
+are evaluated with the reference interpreter. Exact rules must agree within \
+1e-9 (1 + |value|); approximate rules report their error on values from U(-4, 4). The exit \
+status is non-zero when a rule fails.
+
+Examples:
+  hawkeye check-rules
+  hawkeye check-rules my.rules --instances 100
+  hawkeye check-rules --format json"
+    )]
+    CheckRules {
+        /// Rule files to check (default: the built-in rules)
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Instances (random shapes the rule applies to) to check per rule
+        #[arg(long, default_value_t = 24)]
+        instances: usize,
+        /// Value draws per instance
+        #[arg(long, default_value_t = 4)]
+        draws: usize,
+        /// Seed of the random shapes and values
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Text table, or JSON with every counterexample's values
         #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
         format: ShowFormat,
     },
@@ -526,6 +564,7 @@ fn run(cli: Cli) -> Result<i32> {
             flamegraph_diff,
             depth,
             format,
+            samples,
         } => {
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
@@ -566,6 +605,25 @@ fn run(cli: Cli) -> Result<i32> {
             let bar = report::progress::saturation_bar(limits.nodes);
             let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
             bar.finish();
+            if samples > 0 && !out.unchanged {
+                eprintln!(
+                    "running the result against the input on {samples} random input(s) with the interpreter{} (--samples 0 skips this)",
+                    if allow_approx { " in fixed point" } else { "" }
+                );
+            }
+            let check = if samples == 0 || out.unchanged {
+                None
+            } else {
+                let checked = if allow_approx {
+                    verify::approximation_error(&g, &out.graph, &cm, samples, 0)
+                } else {
+                    verify::check_exact(&g, &out.graph, samples, 0)
+                };
+                // A model the interpreter cannot run is still optimized.
+                checked
+                    .map_err(|e| eprintln!("warning: the result could not be checked: {e}"))
+                    .ok()
+            };
             let view = report::optimize::View {
                 depth,
                 network,
@@ -573,11 +631,27 @@ fn run(cli: Cli) -> Result<i32> {
                 places: 4,
             };
             match format {
-                ShowFormat::Table => print!("{}", report::optimize::text(&out, &rule_set, &view)),
+                ShowFormat::Table => print!(
+                    "{}",
+                    report::optimize::text(&out, &rule_set, &view, check.as_ref())
+                ),
                 ShowFormat::Json => println!(
                     "{}",
-                    serde_json::to_string_pretty(&report::optimize::json(&out, &rule_set, &view))?
+                    serde_json::to_string_pretty(&report::optimize::json(
+                        &out,
+                        &rule_set,
+                        &view,
+                        check.as_ref()
+                    ))?
                 ),
+            }
+            if check
+                .as_ref()
+                .is_some_and(|c| !c.agrees && c.tolerance.is_some())
+            {
+                bail!(
+                    "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written"
+                );
             }
             if let Some(path) = output {
                 frontend::write_model(&out.graph, &path)?;
@@ -596,6 +670,49 @@ fn run(cli: Cli) -> Result<i32> {
                 .map_err(anyhow::Error::msg)?;
                 std::fs::write(&path, svg).with_context(|| format!("{}", path.display()))?;
                 eprintln!("wrote {}", path.display());
+            }
+        }
+        Command::CheckRules {
+            files,
+            instances,
+            draws,
+            seed,
+            format,
+        } => {
+            if instances == 0 || draws == 0 {
+                bail!("--instances and --draws must be at least 1");
+            }
+            let rule_set = if files.is_empty() {
+                RuleSet::builtin()?
+            } else {
+                let mut set = RuleSet::empty();
+                for file in &files {
+                    set.add_file(file)?;
+                }
+                set
+            };
+            let options = CheckOptions {
+                seed,
+                instances,
+                draws,
+                attempts: instances.saturating_mul(25),
+                ..CheckOptions::default()
+            };
+            let checks = soundness::check_rules(&rule_set, &options);
+            match format {
+                ShowFormat::Table => print!("{}", report::soundness::text(&checks, &options)),
+                ShowFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::soundness::json(&checks, &options))?
+                ),
+            }
+            let failed = checks.iter().filter(|c| c.failed()).count();
+            if failed > 0 {
+                bail!(
+                    "{failed} rule{} fail{} the check",
+                    if failed == 1 { "" } else { "s" },
+                    if failed == 1 { "s" } else { "" }
+                );
             }
         }
         Command::Compare {

@@ -135,3 +135,157 @@ fn user_rules_are_added() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("double-relu"), "{stdout}");
 }
+
+/// With exact rules the result is run against the input with the interpreter and the outcome
+/// printed; `--samples 0` skips it.
+#[test]
+fn exact_results_are_checked_against_the_input() {
+    let (ok, stdout, stderr) = hawkeye(&[
+        "optimize",
+        "lenet5",
+        "--framework",
+        BEAVER,
+        "--weights",
+        "public",
+        "--samples",
+        "3",
+    ]);
+    assert!(ok, "{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("check: "))
+        .unwrap_or_else(|| panic!("no check line in:\n{stdout}"));
+    assert!(
+        line.starts_with(
+            "check: the result computes the input's outputs on 3 random inputs (f64): max |difference| "
+        ) && line.ends_with(", tolerance 1e-9 (1 + |output|)"),
+        "{line}"
+    );
+    // Right under the totals.
+    let lines: Vec<&str> = stdout.lines().collect();
+    let i = lines.iter().position(|l| *l == line).unwrap();
+    assert!(lines[i - 1].starts_with('└'));
+
+    let (ok, stdout, _) = hawkeye(&[
+        "optimize",
+        "lenet5",
+        "--framework",
+        BEAVER,
+        "--weights",
+        "public",
+        "--samples",
+        "0",
+    ]);
+    assert!(ok);
+    assert!(!stdout.contains("check"), "{stdout}");
+
+    let (ok, stdout, _) = hawkeye(&[
+        "optimize",
+        "lenet5",
+        "--framework",
+        BEAVER,
+        "--format",
+        "json",
+    ]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["check"]["agrees"], true);
+    assert_eq!(v["check"]["samples"], 2);
+    assert_eq!(v["check"]["arithmetic"], "f64");
+    assert!(v["check"]["outputs"][0]["max_abs"].as_f64().unwrap() <= 1e-9);
+}
+
+/// With approximate rules the output error in fixed point is printed next to the
+/// communication saved.
+#[test]
+fn approximate_results_report_the_trade_off() {
+    let (ok, stdout, stderr) = hawkeye(&[
+        "optimize",
+        "lenet5",
+        "--framework",
+        BEAVER,
+        "--weights",
+        "public",
+        "--allow-approx",
+    ]);
+    assert!(ok, "{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| l.starts_with("trade-off: "))
+        .unwrap_or_else(|| panic!("no trade-off line in:\n{stdout}"));
+    let online = lines.iter().find(|l| l.contains("│ online ")).unwrap();
+    let cells: Vec<&str> = online.split(['│', '┆']).map(str::trim).collect();
+    // "trade-off: -91.1% online communication (3.29 MB -> 291.68 KB) for an output error of max ..."
+    assert!(
+        lines[i].starts_with(&format!(
+            "trade-off: {} online communication ({} -> {}) for an output error of max ",
+            cells[4], cells[2], cells[3]
+        )),
+        "{}",
+        lines[i]
+    );
+    // beaver2pc sets a 64-bit ring but no fraction bits: 16 by default.
+    assert_eq!(
+        lines[i + 1],
+        "  input and result run on 2 random inputs in fixed point with a 64-bit ring and 16 fraction bits (the framework does not set both ring and frac; defaults 64 and 16)"
+    );
+    assert!(!stdout.contains("check: "));
+
+    // crypten sets both (64, 16).
+    let (ok, stdout, stderr) = hawkeye(&[
+        "optimize",
+        "mlp",
+        "--framework",
+        "crypten",
+        "--weights",
+        "public",
+        "--allow-approx",
+        "--samples",
+        "1",
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains(
+            "\n  input and result run on 1 random input in fixed point with a 64-bit ring and 16 fraction bits\n"
+        ),
+        "{stdout}"
+    );
+}
+
+/// A wrong user rule that the optimizer uses is caught by the check: the command fails and
+/// writes nothing.
+#[test]
+fn a_wrong_rule_fails_the_check() {
+    let out = scratch("minionn-wrong.json");
+    let _ = std::fs::remove_file(&out);
+    let wrong = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rules/wrong.rules"
+    );
+    let (ok, stdout, stderr) = hawkeye(&[
+        "optimize",
+        "minionn",
+        "--framework",
+        BEAVER,
+        "--rules",
+        wrong,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(stdout.contains("relu-through-avgpool"), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("check FAILED: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        line.starts_with("check FAILED: the result differs from the input on 2 random inputs (f64): max |difference| "),
+        "{line}"
+    );
+    assert_eq!(
+        stderr.lines().last().unwrap(),
+        "error: the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written"
+    );
+    assert!(!out.exists());
+}

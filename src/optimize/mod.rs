@@ -9,7 +9,9 @@
 //! - [`runner`]: saturation within limits;
 //! - [`cost`]: the cost of an e-node under a framework and an [`Objective`];
 //! - [`extract`]: DAG-cost extraction (greedy, and an exact ILP);
-//! - [`convert`]: graph to e-graph and back.
+//! - [`convert`]: graph to e-graph and back;
+//! - [`soundness`]: every rule checked against the reference interpreter on random instances;
+//! - [`verify`]: a result run against its input with the reference interpreter.
 //!
 //! The result is re-profiled: its cost under the objective equals the extractor's figure, and
 //! it is never costlier than the input (when the extractor finds nothing cheaper, the input
@@ -63,6 +65,8 @@ pub mod extract;
 pub mod language;
 pub mod rules;
 pub mod runner;
+pub mod soundness;
+pub mod verify;
 
 pub use analysis::EGraph;
 pub use convert::Rewritten;

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod optimize;
 pub mod profile;
 pub mod progress;
+pub mod soundness;
 
 /// Bytes from bits, with a decimal unit (`1.94 MB`).
 pub fn bytes(bits: f64) -> String {

@@ -3,6 +3,7 @@
 
 use super::{bytes, percent, seconds};
 use crate::cost::Cost;
+use crate::optimize::verify::Comparison;
 use crate::optimize::{Objective, Optimized, RuleClass, RuleSet};
 use crate::profile::{Network, Profile};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
@@ -128,8 +129,119 @@ fn totals_row(t: &mut Table, what: &str, before: String, after: String, delta: S
     t.add_row(vec![what.to_string(), before, after, delta]);
 }
 
-/// The human rendering.
-pub fn text(o: &Optimized, rules: &RuleSet, view: &View) -> String {
+/// A difference in the units of the outputs (`0`, `3.1e-15`, `0.0213`).
+fn magnitude(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_string()
+    } else if !v.is_finite() || v.abs() < 1e-3 || v.abs() >= 1e4 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+fn inputs(n: usize) -> String {
+    if n == 1 {
+        "1 random input".to_string()
+    } else {
+        format!("{n} random inputs")
+    }
+}
+
+/// The line(s) on how the result was checked against the input with the interpreter: the
+/// exact check's outcome, or the approximation's output error next to the communication
+/// saved. Empty without a check.
+pub fn check_text(o: &Optimized, check: Option<&Comparison>) -> String {
+    let mut out = String::new();
+    if o.unchanged {
+        if check.is_some() {
+            let _ = writeln!(out, "check: the input came back unchanged");
+        }
+        return out;
+    }
+    let Some(c) = check else { return out };
+    let worst = c
+        .outputs
+        .iter()
+        .max_by(|a, b| a.max_abs.total_cmp(&b.max_abs));
+    let skipped = if c.undefined > 0 {
+        format!(
+            "; {} output sample(s) skipped, not finite in the input",
+            c.undefined
+        )
+    } else {
+        String::new()
+    };
+    match c.tolerance {
+        Some(t) if c.agrees => {
+            let _ = writeln!(
+                out,
+                "check: the result computes the input's outputs on {} ({}): max |difference| {}, tolerance {t:e} (1 + |output|){skipped}",
+                inputs(c.samples),
+                c.arithmetic,
+                magnitude(c.max_abs())
+            );
+        }
+        Some(t) => {
+            let _ = writeln!(
+                out,
+                "check FAILED: the result differs from the input on {} ({}): max |difference| {}{} (tolerance {t:e} (1 + |output|){skipped}); a rule or the optimizer is wrong",
+                inputs(c.samples),
+                c.arithmetic,
+                magnitude(c.max_abs()),
+                worst
+                    .map(|w| format!(" at output '{}' (largest |output| {})", w.output, magnitude(w.reference_max_abs)))
+                    .unwrap_or_default()
+            );
+        }
+        None => {
+            let (b, a) = (o.before.total.online_bits, o.after.total.online_bits);
+            let scale = c.reference_max_abs();
+            let _ = writeln!(
+                out,
+                "trade-off: {} online communication ({} -> {}) for an output error of max {}{}, mean {}",
+                change(b, a),
+                bytes(b),
+                bytes(a),
+                magnitude(c.max_abs()),
+                match c.max_abs() / scale {
+                    r if scale <= 0.0 || !r.is_finite() => String::new(),
+                    r if r < 10.0 => format!(
+                        " ({:.1}% of the largest |output|, {})",
+                        100.0 * r,
+                        magnitude(scale)
+                    ),
+                    r => format!(
+                        " ({r:.1e} times the largest |output|, {}: the result overflows or diverges)",
+                        magnitude(scale)
+                    ),
+                },
+                magnitude(c.mean_abs()),
+            );
+            let _ = writeln!(
+                out,
+                "  input and result run on {} in {}{}{skipped}",
+                inputs(c.samples),
+                c.arithmetic,
+                if c.default_arithmetic {
+                    " (the framework does not set both ring and frac; defaults 64 and 16)"
+                } else {
+                    ""
+                }
+            );
+            if !c.agrees {
+                let _ = writeln!(
+                    out,
+                    "warning: the result is not finite where the input is (overflow or a value outside a function's domain)"
+                );
+            }
+        }
+    }
+    out
+}
+
+/// The human rendering; `check` is the result run against the input (see [`check_text`]).
+pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparison>) -> String {
     let mut out = String::new();
     let (b, a) = (&o.before.total, &o.after.total);
     let net = &view.network;
@@ -192,6 +304,7 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View) -> String {
         }
     }
     let _ = writeln!(out, "{t}");
+    out.push_str(&check_text(o, check));
 
     let depth = view.depth.unwrap_or_else(|| auto_depth(o));
     let rows = by_module(&o.before, &o.after, depth);
@@ -317,8 +430,14 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View) -> String {
     out
 }
 
-/// The JSON rendering: totals, per-module rows, every rewritten node, the search summary.
-pub fn json(o: &Optimized, rules: &RuleSet, view: &View) -> serde_json::Value {
+/// The JSON rendering: totals, per-module rows, every rewritten node, the search summary, and
+/// the check of the result against the input (`null` without one).
+pub fn json(
+    o: &Optimized,
+    rules: &RuleSet,
+    view: &View,
+    check: Option<&Comparison>,
+) -> serde_json::Value {
     let depth = view.depth.unwrap_or_else(|| auto_depth(o));
     let rows: Vec<serde_json::Value> = by_module(&o.before, &o.after, depth)
         .into_iter()
@@ -351,5 +470,6 @@ pub fn json(o: &Optimized, rules: &RuleSet, view: &View) -> serde_json::Value {
         "rewrites": rewrites,
         "search": o.saturation,
         "extraction": o.extraction,
+        "check": check,
     })
 }

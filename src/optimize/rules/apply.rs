@@ -252,7 +252,7 @@ impl RuleApplier {
 
     /// The checked right-hand sides of one match with the e-classes they join; `None` when a
     /// condition or a shape check fails, an error when the rule builds something wrong.
-    fn plan_match(
+    pub(crate) fn plan_match(
         &self,
         egraph: &EGraph,
         eclass: Id,

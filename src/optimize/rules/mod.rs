@@ -40,6 +40,7 @@ pub mod expr;
 mod parse;
 
 pub use apply::RuleApplier;
+pub(crate) use apply::{Planned, PlannedOp};
 pub use expr::{attr_fields, Value};
 pub use parse::RuleDef;
 
@@ -139,15 +140,27 @@ pub const BUILTIN: &[(&str, &str)] = &[
 /// A loaded set of rules.
 pub struct RuleSet {
     pub rules: Vec<RuleInfo>,
-    rewrites: Vec<Rewrite<TensorNode, TensorAnalysis>>,
+    /// Parallel to `rules`: the compiled rewrite, its applier and the rule as written.
+    compiled: Vec<Compiled>,
 }
+
+/// A rule compiled for egg, with what the soundness checker reads besides.
+struct Compiled {
+    rewrite: Rewrite<TensorNode, TensorAnalysis>,
+    applier: RuleApplier,
+    def: RuleDef,
+}
+
+/// The right-hand sides of one match, planned by the rule's applier: the e-class each joins
+/// and what would be added to it.
+pub(crate) type PlannedMatch = Vec<(Id, Planned)>;
 
 impl RuleSet {
     /// No rules.
     pub fn empty() -> RuleSet {
         RuleSet {
             rules: Vec::new(),
-            rewrites: Vec::new(),
+            compiled: Vec::new(),
         }
     }
 
@@ -191,7 +204,7 @@ impl RuleSet {
                 {
                     return Err(err(format!("a rule named '{}' is already loaded", d.name)));
                 }
-                let rewrite = compile(&d).map_err(|reason| RuleError {
+                let (rewrite, applier) = compile(&d).map_err(|reason| RuleError {
                     file: file.to_string(),
                     line: d.line,
                     reason: format!("rule '{}': {reason}", d.name),
@@ -205,13 +218,17 @@ impl RuleSet {
                         file: file.to_string(),
                         line: d.line,
                     },
-                    rewrite,
+                    Compiled {
+                        rewrite,
+                        applier,
+                        def: d,
+                    },
                 ));
             }
         }
-        for (info, rewrite) in staged {
+        for (info, compiled) in staged {
             self.rules.push(info);
-            self.rewrites.push(rewrite);
+            self.compiled.push(compiled);
         }
         Ok(())
     }
@@ -220,25 +237,52 @@ impl RuleSet {
     pub fn rewrites(&self, allow_approx: bool) -> Vec<&Rewrite<TensorNode, TensorAnalysis>> {
         self.rules
             .iter()
-            .zip(&self.rewrites)
+            .zip(&self.compiled)
             .filter(|(info, _)| allow_approx || info.class == RuleClass::Exact)
-            .map(|(_, rw)| rw)
+            .map(|(_, c)| &c.rewrite)
             .collect()
     }
 
     /// Only the rules with these exact names.
     pub fn only(mut self, names: &[&str]) -> RuleSet {
-        let (rules, rewrites): (Vec<_>, Vec<_>) = self
+        let (rules, compiled): (Vec<_>, Vec<_>) = self
             .rules
             .drain(..)
-            .zip(self.rewrites.drain(..))
+            .zip(self.compiled.drain(..))
             .filter(|(info, _)| names.contains(&info.name.as_str()))
             .unzip();
-        RuleSet { rules, rewrites }
+        RuleSet { rules, compiled }
     }
 
     pub fn info(&self, name: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// Rule `index` as written (after `for`, `let` and `both` expansion).
+    pub fn def(&self, index: usize) -> &RuleDef {
+        &self.compiled[index].def
+    }
+
+    /// Every match of rule `index` in `egraph` (searched by its compiled pattern), with its
+    /// right-hand sides planned by its applier exactly as saturation would before adding them:
+    /// `Ok(None)` when a condition or a shape check fails, `Err` when the rule builds a value
+    /// different from the matched e-class's (a bug of the rule). Nothing is added.
+    pub(crate) fn plan_matches(
+        &self,
+        index: usize,
+        egraph: &EGraph,
+    ) -> Vec<(Id, Result<Option<PlannedMatch>, String>)> {
+        let c = &self.compiled[index];
+        c.rewrite
+            .search(egraph)
+            .into_iter()
+            .flat_map(|m| {
+                let eclass = m.eclass;
+                m.substs
+                    .into_iter()
+                    .map(move |subst| (eclass, c.applier.plan_match(egraph, eclass, &subst)))
+            })
+            .collect()
     }
 }
 
@@ -455,8 +499,8 @@ fn compile_lhs(
     }
 }
 
-/// Checks a rule and compiles it into an egg rewrite.
-fn compile(def: &RuleDef) -> Result<Rewrite<TensorNode, TensorAnalysis>, String> {
+/// Checks a rule and compiles it into an egg rewrite (and a copy of its applier).
+fn compile(def: &RuleDef) -> Result<(Rewrite<TensorNode, TensorAnalysis>, RuleApplier), String> {
     let multi = def.lhs.len() > 1;
     let mut bound = Bound::new();
     for (root, p) in &def.lhs {
@@ -520,10 +564,11 @@ fn compile(def: &RuleDef) -> Result<Rewrite<TensorNode, TensorAnalysis>, String>
         conditions,
         vars,
     };
-    match applier_and_searcher {
-        Ok(pattern) => Rewrite::new(def.name.clone(), pattern, applier),
-        Err(multi) => Rewrite::new(def.name.clone(), multi, applier),
-    }
+    let rewrite = match applier_and_searcher {
+        Ok(pattern) => Rewrite::new(def.name.clone(), pattern, applier.clone()),
+        Err(multi) => Rewrite::new(def.name.clone(), multi, applier.clone()),
+    }?;
+    Ok((rewrite, applier))
 }
 
 /// Adds a closed term (a pattern whose bare names are graph sources, e.g.
