@@ -644,14 +644,7 @@ fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKin
         } => {
             let (g, x) = (inputs[0], inputs[1]);
             let (pooled, _) = pool_shape(x, kernel, stride, padding, dilation, *ceil_mode)?;
-            if pooled != g.shape {
-                return Err(format!(
-                    "max_pool2d_grad: pooling {} gives {}, the gradient is {}",
-                    shape_string(&x.shape),
-                    shape_string(&pooled),
-                    shape_string(&g.shape)
-                ));
-            }
+            expect_gradient_of("max_pool2d_grad: pooling", &x.shape, &pooled, &g.shape)?;
             real(x.shape.clone())
         }
         Op::AvgPool2dGrad {
@@ -675,27 +668,13 @@ fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKin
             x[r - 1] = input[1];
             let xv = ValueInfo::new(x.clone(), ElemKind::Real, g.visibility);
             let (pooled, _) = pool_shape(&xv, kernel, stride, padding, &[1, 1], *ceil_mode)?;
-            if pooled != g.shape {
-                return Err(format!(
-                    "avg_pool2d_grad: pooling {} gives {}, the gradient is {}",
-                    shape_string(&x),
-                    shape_string(&pooled),
-                    shape_string(&g.shape)
-                ));
-            }
+            expect_gradient_of("avg_pool2d_grad: pooling", &x, &pooled, &g.shape)?;
             real(x)
         }
         Op::ReduceMaxGrad { axes, keepdims } => {
             let (g, x) = (inputs[0], inputs[1]);
             let reduced = reduce_shape(&x.shape, axes, *keepdims)?;
-            if reduced != g.shape {
-                return Err(format!(
-                    "reduce_max_grad: reducing {} gives {}, the gradient is {}",
-                    shape_string(&x.shape),
-                    shape_string(&reduced),
-                    shape_string(&g.shape)
-                ));
-            }
+            expect_gradient_of("reduce_max_grad: reducing", &x.shape, &reduced, &g.shape)?;
             real(x.shape.clone())
         }
         Op::Conv2dGradInput {
@@ -833,6 +812,25 @@ fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKin
         }
         _ => unreachable!("not a backward op"),
     }
+}
+
+/// A backward op's gradient must have the shape the forward op gives its input: `what` names
+/// the op and the forward step (`max_pool2d_grad: pooling`).
+fn expect_gradient_of(
+    what: &str,
+    input: &[usize],
+    forward: &[usize],
+    gradient: &[usize],
+) -> ShapeResult<()> {
+    if forward != gradient {
+        return Err(format!(
+            "{what} {} gives {}, the gradient is {}",
+            shape_string(input),
+            shape_string(forward),
+            shape_string(gradient)
+        ));
+    }
+    Ok(())
 }
 
 fn pool_shape(
