@@ -700,14 +700,12 @@ fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKin
                 groups: *groups,
             };
             let (y, _) = infer(&conv, &[&x, w])?;
-            if y != g.shape {
-                return Err(format!(
-                    "conv2d_grad_input: the convolution of {} gives {}, the gradient is {}",
-                    shape_string(&x.shape),
-                    shape_string(&y),
-                    shape_string(&g.shape)
-                ));
-            }
+            expect_gradient_of(
+                "conv2d_grad_input: the convolution of",
+                &x.shape,
+                &y,
+                &g.shape,
+            )?;
             real(x.shape)
         }
         Op::Conv2dGradWeight {
@@ -738,14 +736,12 @@ fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKin
                 groups: *groups,
             };
             let (y, _) = infer(&conv, &[x, &w])?;
-            if y != g.shape {
-                return Err(format!(
-                    "conv2d_grad_weight: the convolution of {} gives {}, the gradient is {}",
-                    shape_string(&x.shape),
-                    shape_string(&y),
-                    shape_string(&g.shape)
-                ));
-            }
+            expect_gradient_of(
+                "conv2d_grad_weight: the convolution of",
+                &x.shape,
+                &y,
+                &g.shape,
+            )?;
             real(w.shape)
         }
         Op::CrossEntropyGrad => {

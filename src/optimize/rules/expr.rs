@@ -140,6 +140,13 @@ pub fn attr_fields(op: &Op) -> Vec<(&'static str, Value)> {
             padding,
             dilation,
             ceil_mode,
+        }
+        | Op::MaxPool2dGrad {
+            kernel,
+            stride,
+            padding,
+            dilation,
+            ceil_mode,
         } => vec![
             ("kernel", l(kernel)),
             ("stride", l(stride)),
@@ -189,19 +196,6 @@ pub fn attr_fields(op: &Op) -> Vec<(&'static str, Value)> {
         Op::Dropout { p } => vec![("p", Value::Num(*p))],
         Op::ReluGrad { alpha } => vec![("alpha", Value::Num(*alpha))],
         Op::GeluGrad { approximate } => vec![("approximate", b(*approximate))],
-        Op::MaxPool2dGrad {
-            kernel,
-            stride,
-            padding,
-            dilation,
-            ceil_mode,
-        } => vec![
-            ("kernel", l(kernel)),
-            ("stride", l(stride)),
-            ("padding", l(padding)),
-            ("dilation", l(dilation)),
-            ("ceil_mode", b(*ceil_mode)),
-        ],
         Op::AvgPool2dGrad {
             kernel,
             stride,
