@@ -7,7 +7,8 @@
 //! attribution) > `optimize` (cheaper equivalent graphs with e-graphs) > `report` (rendering).
 //! `zoo` holds the built-in models; `interpret` evaluates a graph on concrete tensors, in
 //! `f64` or emulated MPC fixed point; `validate` checks that a variant of a model computes
-//! what the original does.
+//! what the original does. `request` carries out one front-end request (model, framework,
+//! options) end to end, for the Python bindings.
 
 pub mod autograd;
 pub mod cost;
@@ -17,5 +18,6 @@ pub mod interpret;
 pub mod optimize;
 pub mod profile;
 pub mod report;
+pub mod request;
 pub mod validate;
 pub mod zoo;

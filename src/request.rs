@@ -1,0 +1,422 @@
+//! One request of a front end (the Python bindings): which model, which framework, which
+//! options, carried out end to end with the library's stages (frontend > autograd > cost >
+//! profile > optimize > report) and handed back as the library's own renderings.
+//!
+//! Errors are one message each, with a [`ErrorKind`] so that a front end can raise the right
+//! exception (`FileNotFoundError` for a model file that does not exist, `ValueError` for any
+//! other bad input).
+
+use crate::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
+use crate::cost::{self, CostModel};
+use crate::frontend::{self, onnx::DimBindings, LoadOptions};
+use crate::graph::{Graph, Visibility};
+use crate::optimize::{self, verify, Limits, Method, Objective, Options, RuleSet};
+use crate::profile::{AttributionNode, GroupBy, Network, Profile};
+use crate::report;
+use crate::validate::{self, Verdict};
+use crate::zoo::ZooOptions;
+use std::path::Path;
+
+/// What kind of bad input an error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A model file that does not exist.
+    FileNotFound,
+    /// Anything else the caller gave that cannot be used.
+    Value,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::FileNotFound => "file_not_found",
+            ErrorKind::Value => "value",
+        }
+    }
+}
+
+/// A request that could not be carried out.
+#[derive(Debug, Clone)]
+pub struct RequestError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl RequestError {
+    pub fn value(message: impl Into<String>) -> RequestError {
+        RequestError {
+            kind: ErrorKind::Value,
+            message: message.into(),
+        }
+    }
+}
+
+fn value_err(e: impl std::fmt::Display) -> RequestError {
+    RequestError::value(e.to_string())
+}
+
+/// A model: a zoo name or a file path, or the bytes of an ONNX file.
+#[derive(Debug, Clone)]
+pub enum ModelSource {
+    Spec(String),
+    OnnxBytes(Vec<u8>),
+}
+
+/// Training-step options by name, as the command line takes them.
+#[derive(Debug, Clone)]
+pub struct TrainRequest {
+    /// `ce` or `mse`.
+    pub loss: String,
+    /// `sgd`, `momentum`, `adam` or `adamw`.
+    pub optimizer: String,
+    pub lr: f64,
+    /// An explicit gradient threshold.
+    pub grad_threshold: Option<f64>,
+    /// Use the framework's default gradient threshold.
+    pub default_grad_threshold: bool,
+    pub frozen_batchnorm: bool,
+}
+
+impl TrainRequest {
+    /// The training options under `model`.
+    pub fn options(&self, model: &CostModel) -> Result<TrainOptions, RequestError> {
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return Err(RequestError::value("lr must be a positive number"));
+        }
+        let loss = match self.loss.to_ascii_lowercase().as_str() {
+            "ce" | "cross_entropy" | "cross-entropy" => Loss::CrossEntropy,
+            "mse" => Loss::Mse,
+            other => {
+                return Err(RequestError::value(format!(
+                    "unknown loss '{other}' (use 'ce' or 'mse')"
+                )))
+            }
+        };
+        let grad_threshold =
+            match (self.grad_threshold, self.default_grad_threshold) {
+                (Some(_), true) => return Err(RequestError::value(
+                    "give either a gradient threshold or ask for the framework's default, not both",
+                )),
+                (Some(t), false) if !(t.is_finite() && t > 0.0) => {
+                    return Err(RequestError::value(format!(
+                        "gradient threshold {t} is not a positive number"
+                    )))
+                }
+                (Some(t), false) => Some(t),
+                (None, true) => Some(model.training.grad_threshold.ok_or_else(|| {
+                    RequestError::value(format!(
+                        "{} has no default gradient threshold; give one",
+                        model.framework.name
+                    ))
+                })?),
+                (None, false) => None,
+            };
+        Ok(TrainOptions {
+            loss,
+            optimizer: Optimizer::named(&self.optimizer, self.lr).map_err(RequestError::value)?,
+            grad_threshold,
+            batch_stats: !self.frozen_batchnorm,
+            training: Training::of(model),
+        })
+    }
+}
+
+/// Everything a costing request names.
+#[derive(Debug, Clone)]
+pub struct ProfileRequest {
+    pub model: ModelSource,
+    /// Framework name, alias or cost-model path.
+    pub framework: String,
+    /// `secret`, `public` or `server`; `None`: the framework's default.
+    pub weights: Option<String>,
+    /// `Some`: profile one training step.
+    pub train: Option<TrainRequest>,
+    pub batch: Option<usize>,
+    /// Symbolic ONNX dims to bind.
+    pub dims: Vec<(String, usize)>,
+    pub resolution: Option<usize>,
+    pub seq_len: Option<usize>,
+    pub classes: Option<usize>,
+    /// `lan`, `wan` or `BW,RTT`; `None`: LAN.
+    pub network: Option<String>,
+    /// Cost-model parameter overrides.
+    pub overrides: Vec<(String, f64)>,
+}
+
+impl ProfileRequest {
+    fn load_options(&self) -> Result<LoadOptions, RequestError> {
+        let batch = self.batch.unwrap_or(1);
+        if batch == 0 {
+            return Err(RequestError::value("batch must be at least 1"));
+        }
+        if [self.resolution, self.seq_len, self.classes].contains(&Some(0)) {
+            return Err(RequestError::value(
+                "resolution, seq_len and classes must be at least 1",
+            ));
+        }
+        let mut dims = DimBindings::new().batch(batch);
+        for (name, value) in &self.dims {
+            dims = dims.bind(name.clone(), *value);
+        }
+        Ok(LoadOptions {
+            zoo: ZooOptions {
+                batch,
+                resolution: self.resolution,
+                seq_len: self.seq_len,
+                classes: self.classes,
+            },
+            dims,
+        })
+    }
+
+    /// Loads the model.
+    pub fn graph(&self) -> Result<Graph, RequestError> {
+        load(&self.model, &self.load_options()?)
+    }
+
+    /// Loads another model with this request's shape options.
+    pub fn graph_of(&self, source: &ModelSource) -> Result<Graph, RequestError> {
+        load(source, &self.load_options()?)
+    }
+
+    fn network(&self) -> Result<Network, RequestError> {
+        self.network
+            .as_deref()
+            .unwrap_or("lan")
+            .parse()
+            .map_err(RequestError::value)
+    }
+
+    fn weights(&self, model: &CostModel) -> Result<Visibility, RequestError> {
+        match self.weights.as_deref() {
+            None => Ok(model.framework.default_weights),
+            Some(w) => match w.to_ascii_lowercase().as_str() {
+                "secret" => Ok(Visibility::Secret),
+                "public" => Ok(Visibility::Public),
+                "server" => Ok(Visibility::Server),
+                other => Err(RequestError::value(format!(
+                    "unknown weights visibility '{other}' (use 'secret', 'public' or 'server')"
+                ))),
+            },
+        }
+    }
+
+    fn cost_model(&self, framework: &str) -> Result<CostModel, RequestError> {
+        cost::load_framework(framework, &self.overrides).map_err(value_err)
+    }
+
+    /// Profiles `graph` under `model` with this request's training and weight options.
+    fn profile_under(&self, graph: &Graph, model: &CostModel) -> Result<Profiled, RequestError> {
+        let graph = match &self.train {
+            None => graph.clone(),
+            Some(t) => train_step(graph, &t.options(model)?).map_err(value_err)?,
+        };
+        let weights = self.weights(model)?;
+        let graph = graph.with_parameter_visibility(weights);
+        let profile = Profile::new(&graph, model).map_err(value_err)?;
+        let tree = profile.attribution(GroupBy::Module);
+        Ok(Profiled {
+            profile,
+            tree,
+            network: self.network()?,
+            weights,
+        })
+    }
+}
+
+fn load(source: &ModelSource, options: &LoadOptions) -> Result<Graph, RequestError> {
+    match source {
+        ModelSource::OnnxBytes(bytes) => {
+            frontend::onnx::import_bytes(bytes, &options.dims).map_err(value_err)
+        }
+        ModelSource::Spec(spec) => frontend::load_model(spec, options).map_err(|e| {
+            let looks_like_file = Path::new(spec).extension().is_some();
+            RequestError {
+                kind: if looks_like_file && !Path::new(spec).exists() {
+                    ErrorKind::FileNotFound
+                } else {
+                    ErrorKind::Value
+                },
+                message: e.to_string(),
+            }
+        }),
+    }
+}
+
+/// A profile with what its renderings need.
+pub struct Profiled {
+    pub profile: Profile,
+    pub tree: AttributionNode,
+    pub network: Network,
+    pub weights: Visibility,
+}
+
+impl Profiled {
+    fn view(&self, depth: Option<usize>, top: Option<usize>) -> report::profile::View {
+        report::profile::View {
+            depth,
+            top,
+            network: self.network,
+            weights: self.weights.to_string(),
+        }
+    }
+
+    /// The profile JSON of the README.
+    pub fn json(&self) -> String {
+        report::profile::json(&self.profile, &self.tree, &self.view(None, None))
+    }
+
+    /// The command line's text view.
+    pub fn text(&self, depth: Option<usize>, top: Option<usize>) -> String {
+        report::profile::text(&self.profile, &self.tree, &self.view(depth, top))
+    }
+}
+
+/// Profiles the request's model under its framework.
+pub fn run_profile(req: &ProfileRequest) -> Result<Profiled, RequestError> {
+    let graph = req.graph()?;
+    let model = req.cost_model(&req.framework)?;
+    req.profile_under(&graph, &model)
+}
+
+/// Profiles the request's model under `frameworks` (all built-ins when `None`): a JSON list
+/// with, per framework, its name and either `profile` (the profile JSON) or `error`.
+pub fn run_compare(
+    req: &ProfileRequest,
+    frameworks: Option<&[String]>,
+) -> Result<String, RequestError> {
+    let graph = req.graph()?;
+    let models: Vec<CostModel> = match frameworks {
+        None => cost::builtin_frameworks().map_err(value_err)?,
+        Some(names) => names
+            .iter()
+            .map(|f| req.cost_model(f))
+            .collect::<Result<_, _>>()?,
+    };
+    let rows: Vec<serde_json::Value> = models
+        .iter()
+        .map(|m| {
+            let name = m.framework.name.clone();
+            match req.profile_under(&graph, m) {
+                Ok(p) => {
+                    let doc: serde_json::Value =
+                        serde_json::from_str(&p.json()).expect("the profile JSON parses");
+                    serde_json::json!({ "framework": name, "profile": doc })
+                }
+                Err(e) => serde_json::json!({ "framework": name, "error": e.message }),
+            }
+        })
+        .collect();
+    Ok(serde_json::Value::Array(rows).to_string())
+}
+
+/// An optimized model with its reports.
+pub struct OptimizeDone {
+    pub report_json: String,
+    pub report_text: String,
+    /// The optimized model as an ONNX file.
+    pub onnx: Vec<u8>,
+    pub before_json: String,
+    pub after_json: String,
+}
+
+/// Optimizes the request's model as `hawkeye optimize` does (built-in rules, default limits,
+/// the result checked against the input on `samples` random inputs).
+pub fn run_optimize(
+    req: &ProfileRequest,
+    objective: &str,
+    allow_approx: bool,
+    samples: usize,
+) -> Result<OptimizeDone, RequestError> {
+    let network = req.network()?;
+    let objective = Objective::parse(objective, network).map_err(RequestError::value)?;
+    let model = req.cost_model(&req.framework)?;
+    let weights = req.weights(&model)?;
+    let graph = req.graph()?.with_parameter_visibility(weights);
+    let rules = RuleSet::builtin().map_err(value_err)?;
+    let options = Options {
+        objective,
+        allow_approx,
+        limits: Limits::default(),
+        method: Method::Greedy,
+    };
+    let out = optimize::optimize(&graph, &model, &rules, &options, None).map_err(value_err)?;
+    let check = if samples == 0 || out.unchanged {
+        None
+    } else if allow_approx {
+        verify::approximation_error(&graph, &out.graph, &model, samples, 0).ok()
+    } else {
+        verify::check_exact(&graph, &out.graph, samples, 0).ok()
+    };
+    if check
+        .as_ref()
+        .is_some_and(|c| !c.agrees && c.tolerance.is_some())
+    {
+        return Err(RequestError::value(
+            "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong)",
+        ));
+    }
+    let view = report::optimize::View {
+        depth: None,
+        network,
+        weights: weights.to_string(),
+        places: 4,
+    };
+    let side = |p: &Profile| {
+        let tree = p.attribution(GroupBy::Module);
+        let view = report::profile::View {
+            depth: None,
+            top: None,
+            network,
+            weights: weights.to_string(),
+        };
+        report::profile::json(p, &tree, &view)
+    };
+    Ok(OptimizeDone {
+        report_json: report::optimize::json(&out, &rules, &view, check.as_ref()).to_string(),
+        report_text: report::optimize::text(&out, &rules, &view, check.as_ref()),
+        onnx: frontend::onnx::export_bytes(&out.graph).map_err(value_err)?,
+        before_json: side(&out.before),
+        after_json: side(&out.after),
+    })
+}
+
+/// The outcome of an equivalence check.
+pub struct EquivDone {
+    pub verdict: Verdict,
+    pub max_rel: f64,
+    pub text: String,
+}
+
+/// Checks that `variant` computes what the request's model computes, as `hawkeye equiv` does.
+pub fn run_equiv(
+    req: &ProfileRequest,
+    variant: &ModelSource,
+    samples: usize,
+    seed: u64,
+    tolerance: f64,
+) -> Result<EquivDone, RequestError> {
+    if !(tolerance.is_finite() && tolerance >= 0.0) {
+        return Err(RequestError::value(
+            "tolerance must be a non-negative number",
+        ));
+    }
+    let model = req.cost_model(&req.framework)?;
+    let (g0, g1) = (req.graph()?, req.graph_of(variant)?);
+    let options = validate::EquivOptions {
+        samples,
+        seed,
+        tolerance,
+        weights: req.weights(&model)?,
+    };
+    let r = validate::check_equivalence(&g0, &g1, &model, &options).map_err(value_err)?;
+    let label = |s: &ModelSource, g: &Graph| match s {
+        ModelSource::Spec(s) => s.clone(),
+        ModelSource::OnnxBytes(_) => g.name.clone(),
+    };
+    Ok(EquivDone {
+        verdict: r.verdict,
+        max_rel: r.max_rel,
+        text: report::equiv::text(&r, &label(&req.model, &g0), &label(variant, &g1)),
+    })
+}
