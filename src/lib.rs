@@ -7,7 +7,7 @@
 //! attribution) > `optimize` (cheaper equivalent graphs with e-graphs) > `report` (rendering).
 //! `zoo` holds the built-in models; `interpret` evaluates a graph on concrete tensors, in
 //! `f64` or emulated MPC fixed point; `validate` checks that a variant of a model computes
-//! what the original does.
+//! what the original does. `output` writes every output file atomically.
 
 pub mod autograd;
 pub mod cost;
@@ -15,6 +15,7 @@ pub mod frontend;
 pub mod graph;
 pub mod interpret;
 pub mod optimize;
+pub mod output;
 pub mod profile;
 pub mod report;
 pub mod validate;
