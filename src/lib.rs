@@ -7,8 +7,8 @@
 //! attribution) > `optimize` (cheaper equivalent graphs with e-graphs) > `report` (rendering).
 //! `zoo` holds the built-in models; `interpret` evaluates a graph on concrete tensors, in
 //! `f64` or emulated MPC fixed point; `validate` checks that a variant of a model computes
-//! what the original does. `request` carries out one front-end request (model, framework,
-//! options) end to end, for the Python bindings.
+//! what the original does. `output` writes every output file atomically. `request` carries out
+//! one front-end request (model, framework, options) end to end, for the Python bindings.
 
 pub mod autograd;
 pub mod cost;
@@ -16,6 +16,7 @@ pub mod frontend;
 pub mod graph;
 pub mod interpret;
 pub mod optimize;
+pub mod output;
 pub mod profile;
 pub mod report;
 pub mod request;

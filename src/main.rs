@@ -544,7 +544,8 @@ fn run(cli: Cli) -> Result<i32> {
             if let Some(path) = flamegraph {
                 let title = format!("{} under {} (online bits)", p.model, p.framework);
                 let svg = report::flame::svg(&tree, &title).map_err(anyhow::Error::msg)?;
-                std::fs::write(&path, svg).with_context(|| format!("{}", path.display()))?;
+                hawkeye_mpc::output::write(&path, svg)
+                    .with_context(|| format!("{}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }
         }
@@ -668,7 +669,8 @@ fn run(cli: Cli) -> Result<i32> {
                     &title,
                 )
                 .map_err(anyhow::Error::msg)?;
-                std::fs::write(&path, svg).with_context(|| format!("{}", path.display()))?;
+                hawkeye_mpc::output::write(&path, svg)
+                    .with_context(|| format!("{}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }
         }
@@ -777,6 +779,22 @@ fn run(cli: Cli) -> Result<i32> {
     Ok(0)
 }
 
+/// An error and its causes in one line, each cause once: library errors already quote their
+/// cause in their own message.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 fn main() {
     let cli = Cli::parse();
     // `equiv` keeps 1 for "approximately equal": a comparison that cannot be made is status 2.
@@ -787,7 +805,7 @@ fn main() {
     match run(cli) {
         Ok(status) => std::process::exit(status),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             std::process::exit(error_status);
         }
     }

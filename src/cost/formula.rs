@@ -117,15 +117,44 @@ impl Formula {
         let parsed = Parser::new()
             .parse(text, &mut slab.ps)
             .map_err(|e| format!("cannot parse formula \"{text}\": {e:?}"))?;
+        if let Some(literal) = non_finite_literal(text) {
+            return Err(format!(
+                "formula \"{text}\": the number {literal} is too large to be a finite number"
+            ));
+        }
         let instruction =
             parsed
                 .from(&slab.ps)
                 .compile(&slab.ps, &mut slab.cs, &mut fasteval2::EmptyNamespace);
-        Ok(Formula {
+        let formula = Formula {
             text: text.to_string(),
             slab,
             instruction,
-        })
+        };
+        // fasteval folds constant parts at compile time and turns a NaN there into 1 or 0
+        // (`0/0` compiles to 1): evaluated unfolded, such a formula is not finite.
+        let mut ones = |name: &str, args: Vec<f64>| -> Option<f64> {
+            if args.is_empty() {
+                Some(1.0)
+            } else {
+                builtin_function(name, &args).or(Some(1.0))
+            }
+        };
+        let unfolded = formula
+            .slab
+            .ps
+            .get_expr(parsed)
+            .eval(&formula.slab, &mut ones);
+        let folded = formula.instruction.eval(&formula.slab, &mut ones);
+        if let (Ok(u), Ok(f)) = (unfolded, folded) {
+            if !u.is_finite() && f.is_finite() {
+                return Err(format!(
+                    "formula \"{text}\" has a constant part that is not a finite number \
+                     (such as 0/0 or inf - inf)"
+                ));
+            }
+        }
+        Ok(formula)
     }
 
     pub fn text(&self) -> &str {
@@ -166,6 +195,41 @@ impl Formula {
             (Ok(v), None) => Ok(v),
         }
     }
+}
+
+/// The first number written in `text` that is too large for an `f64` (`1e400`), if any.
+fn non_finite_literal(text: &str) -> Option<&str> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts_number = (bytes[i].is_ascii_digit() || bytes[i] == b'.')
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'));
+        if !starts_number {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+            i += 1;
+        }
+        if i < bytes.len() && (bytes[i] == b'e' || bytes[i] == b'E') {
+            let mut j = i + 1;
+            if j < bytes.len() && (bytes[j] == b'+' || bytes[j] == b'-') {
+                j += 1;
+            }
+            if j < bytes.len() && bytes[j].is_ascii_digit() {
+                while j < bytes.len() && bytes[j].is_ascii_digit() {
+                    j += 1;
+                }
+                i = j;
+            }
+        }
+        let literal = &text[start..i];
+        if literal.parse::<f64>().is_ok_and(|v| !v.is_finite()) {
+            return Some(literal);
+        }
+    }
+    None
 }
 
 fn describe(vars: &Vars) -> String {
@@ -232,5 +296,26 @@ mod tests {
         assert!(Formula::parse("2*(n").is_err());
         let err = eval("1/(n-1)", &[("n", 1.0)]).unwrap_err();
         assert!(err.contains("not finite"), "{err}");
+    }
+
+    #[test]
+    fn non_finite_constants_are_refused_at_parse() {
+        assert_eq!(
+            Formula::parse("0 * 1e400").unwrap_err(),
+            "formula \"0 * 1e400\": the number 1e400 is too large to be a finite number"
+        );
+        for text in ["0/0", "(0/0)*0", "0/0*n", "1e300*1e300 - 1e300*1e300"] {
+            assert_eq!(
+                Formula::parse(text).unwrap_err(),
+                format!(
+                    "formula \"{text}\" has a constant part that is not a finite number \
+                     (such as 0/0 or inf - inf)"
+                )
+            );
+        }
+        // Large but finite numbers, names with digits, and NaN only for some bindings are
+        // fine at parse (evaluation refuses a non-finite value).
+        assert_eq!(eval("1e300 * 2 + x1", &[("x1", 1.0)]), Ok(2e300 + 1.0));
+        assert!(eval("1/(n-1)", &[("n", 2.0)]).is_ok());
     }
 }

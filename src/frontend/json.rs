@@ -336,9 +336,9 @@ pub fn read_file(path: &Path) -> Result<Graph, JsonError> {
     from_json(&text, &file)
 }
 
-/// Writes a graph to a JSON file.
+/// Writes a graph to a JSON file (atomically: a failed write leaves the previous file).
 pub fn write_file(graph: &Graph, path: &Path) -> Result<(), JsonError> {
-    std::fs::write(path, to_json(graph)).map_err(|source| JsonError::Io {
+    crate::output::write(path, to_json(graph)).map_err(|source| JsonError::Io {
         file: path.display().to_string(),
         source,
     })

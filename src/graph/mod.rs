@@ -26,7 +26,10 @@ mod weights;
 pub use error::GraphError;
 pub use op::{ConstValue, Op, ParamRole};
 pub use shape::{broadcast, normalize_axis, slice_bounds};
-pub use value::{numel, shape_string, ElemKind, Phase, Shape, ValueInfo, Visibility};
+pub use value::{
+    check_elements, checked_numel, numel, shape_string, ElemKind, Phase, Shape, ValueInfo,
+    Visibility, MAX_ELEMENTS,
+};
 pub use weights::WeightData;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -111,6 +114,7 @@ impl Graph {
     ) -> Result<NodeId, GraphError> {
         let (name, module) = (name.into(), module.into());
         let fail = |reason: String| GraphError::node(&name, &module, reason);
+        check_elements(&value.shape).map_err(fail)?;
         if !op.is_source() {
             return Err(fail(format!("op '{}' needs inputs", op.name())));
         }
@@ -279,7 +283,7 @@ impl Graph {
     }
 
     /// Multiply-accumulate count of the forward pass (conv, linear, matmul).
-    pub fn mac_count(&self) -> u64 {
+    pub fn mac_count(&self) -> u128 {
         self.node_ids()
             .filter(|&id| self.dag[id].phase.is_forward())
             .map(|id| {
@@ -334,6 +338,7 @@ pub fn infer_value(op: &Op, inputs: &[&ValueInfo]) -> Result<ValueInfo, String> 
         ));
     }
     let (shape, kind) = shape::infer(op, inputs)?;
+    check_elements(&shape)?;
     let visibility = Visibility::combine(inputs.iter().map(|v| v.visibility));
     Ok(ValueInfo::new(shape, kind, visibility))
 }

@@ -620,26 +620,23 @@ impl Op {
 
     /// Multiply-accumulate count of one evaluation, given input and output shapes
     /// (conv, linear and matmul only; 0 for everything else).
-    pub fn macs(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {
-        let out: u64 = output.iter().map(|&d| d as u64).product();
+    /// In 128 bits: two element counts within the graph limit (2^48) multiply exactly.
+    pub fn macs(&self, inputs: &[&[usize]], output: &[usize]) -> u128 {
+        let count = |dims: &[usize]| -> u128 {
+            dims.iter().fold(1u128, |n, &d| n.saturating_mul(d as u128))
+        };
+        let out = count(output);
         match self {
-            Op::Conv2d { .. } => {
-                let w = inputs[1];
-                out * (w[1] * w[2] * w[3]) as u64
-            }
-            Op::Linear => out * *inputs[0].last().unwrap_or(&1) as u64,
-            Op::MatMul => {
-                let k = *inputs[0].last().unwrap_or(&1) as u64;
-                out * k
-            }
+            Op::Conv2d { .. } => out.saturating_mul(count(&inputs[1][1..4])),
+            Op::Linear => out.saturating_mul(*inputs[0].last().unwrap_or(&1) as u128),
+            Op::MatMul => out.saturating_mul(*inputs[0].last().unwrap_or(&1) as u128),
             // the forward convolution's MACs, computed the other way round
             Op::Conv2dGradInput { .. } | Op::Conv2dGradWeight { .. } => {
                 let (w, g) = match self {
                     Op::Conv2dGradInput { .. } => (inputs[1], inputs[0]),
                     _ => (output, inputs[1]),
                 };
-                let per_output: u64 = w[1..].iter().map(|&d| d as u64).product();
-                g.iter().map(|&d| d as u64).product::<u64>() * per_output
+                count(g).saturating_mul(count(&w[1..]))
             }
             _ => 0,
         }

@@ -61,6 +61,13 @@ fn dim_axis(what: &str, axis: i64, shape: &[usize]) -> ShapeResult<usize> {
     normalize_axis(axis, shape.len())
 }
 
+/// Padding before plus after, checked.
+fn pad_sum(before: usize, after: usize) -> ShapeResult<usize> {
+    before
+        .checked_add(after)
+        .ok_or_else(|| format!("padding {before} + {after} is too large"))
+}
+
 /// Output length of a sliding window (conv or pool) along one dim.
 fn window_out(
     input: usize,
@@ -73,8 +80,17 @@ fn window_out(
     if kernel == 0 || stride == 0 || dilation == 0 {
         return Err("kernel, stride and dilation must be at least 1".to_string());
     }
-    let span = dilation * (kernel - 1) + 1;
-    let padded = input + pad;
+    let too_large = || {
+        format!(
+            "window arithmetic overflows (input {input}, kernel {kernel}, stride {stride}, \
+             padding {pad}, dilation {dilation})"
+        )
+    };
+    let span = dilation
+        .checked_mul(kernel - 1)
+        .and_then(|s| s.checked_add(1))
+        .ok_or_else(too_large)?;
+    let padded = input.checked_add(pad).ok_or_else(too_large)?;
     if padded < span {
         return Err(format!(
             "window of {span} does not fit an input of {input} with padding {pad}"
@@ -87,7 +103,7 @@ fn window_out(
         steps / stride + 1
     };
     // PyTorch: with ceil_mode, the last window must start inside the input or left padding.
-    if ceil_mode && (out - 1) * stride >= input + pad / 2 {
+    if ceil_mode && (out - 1).saturating_mul(stride) >= input + pad / 2 {
         out -= 1;
     }
     Ok(out)
@@ -168,7 +184,8 @@ fn reshape(input: &[usize], target: &[i64]) -> ShapeResult<Shape> {
             d => return Err(format!("reshape target dim {d} is invalid")),
         }
     }
-    let known = numel(&out);
+    let known = super::value::checked_numel(&out)
+        .ok_or_else(|| format!("reshape target {target:?} is too large"))?;
     if let Some(i) = infer_at {
         if known == 0 || total % known != 0 {
             return Err(format!(
@@ -281,11 +298,10 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
                     "groups {groups} must divide input channels {c} and output channels {cout}"
                 ));
             }
-            if cin_g * groups != c {
+            if cin_g.checked_mul(*groups) != Some(c) {
                 return Err(format!(
-                    "weight expects {} input channels per group ({} in all), input has {c}",
-                    cin_g,
-                    cin_g * groups
+                    "weight expects {cin_g} input channels per group ({} in all), input has {c}",
+                    cin_g as u128 * *groups as u128
                 ));
             }
             if let Some(b) = inputs.get(2) {
@@ -295,7 +311,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
                 h,
                 kh,
                 stride[0],
-                padding[0] + padding[2],
+                pad_sum(padding[0], padding[2])?,
                 dilation[0],
                 false,
             )?;
@@ -303,7 +319,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
                 wd,
                 kw,
                 stride[1],
-                padding[1] + padding[3],
+                pad_sum(padding[1], padding[3])?,
                 dilation[1],
                 false,
             )?;
@@ -508,7 +524,9 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
                         shape_string(&first.shape)
                     ));
                 }
-                out[a] += v.shape[a];
+                out[a] = out[a]
+                    .checked_add(v.shape[a])
+                    .ok_or("concat output is too large")?;
             }
             Ok((out, first.kind))
         }
@@ -687,7 +705,9 @@ fn infer_backward(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKin
             let (g, w) = (inputs[0], inputs[1]);
             expect_rank("conv2d_grad_input gradient", g, 4)?;
             expect_rank("conv2d_grad_input weight", w, 4)?;
-            let cin = w.shape[1] * groups;
+            let cin = w.shape[1]
+                .checked_mul(*groups)
+                .ok_or("conv2d_grad_input channel count is too large")?;
             let x = ValueInfo::new(
                 vec![g.shape[0], cin, input[0], input[1]],
                 ElemKind::Real,
@@ -847,7 +867,7 @@ fn pool_shape(
         (kernel[0], padding[0].max(padding[2])),
         (kernel[1], padding[1].max(padding[3])),
     ] {
-        if p * 2 > k {
+        if p > k / 2 {
             return Err(format!("pool padding {p} exceeds half the kernel size {k}"));
         }
     }
@@ -857,7 +877,7 @@ fn pool_shape(
         x.shape[r - 2],
         kernel[0],
         stride[0],
-        padding[0] + padding[2],
+        pad_sum(padding[0], padding[2])?,
         dilation[0],
         ceil_mode,
     )?;
@@ -865,7 +885,7 @@ fn pool_shape(
         x.shape[r - 1],
         kernel[1],
         stride[1],
-        padding[1] + padding[3],
+        pad_sum(padding[1], padding[3])?,
         dilation[1],
         ceil_mode,
     )?;

@@ -11,9 +11,38 @@ use std::fmt;
 /// A static tensor shape (row-major, outermost dimension first). `[]` is a scalar.
 pub type Shape = Vec<usize>;
 
-/// Number of elements of a shape (1 for a scalar).
+/// Largest number of elements of one tensor (2^48): far above any real model (a 2^48-element
+/// tensor of f32 is 1 PiB), and low enough that products of two element counts and cost
+/// figures stay exact in 128-bit integers and far from overflow in `f64`.
+pub const MAX_ELEMENTS: usize = 1 << 48;
+
+/// Number of elements of a shape (1 for a scalar). Graph values never exceed
+/// [`MAX_ELEMENTS`]; for any other shape the product saturates rather than wraps.
 pub fn numel(shape: &[usize]) -> usize {
-    shape.iter().product()
+    shape.iter().fold(1usize, |n, &d| n.saturating_mul(d))
+}
+
+/// Number of elements of a shape, or `None` when it exceeds [`MAX_ELEMENTS`].
+pub fn checked_numel(shape: &[usize]) -> Option<usize> {
+    let mut n = 1usize;
+    for &d in shape {
+        n = n.checked_mul(d)?;
+        if n > MAX_ELEMENTS && !shape.contains(&0) {
+            return None;
+        }
+    }
+    (n <= MAX_ELEMENTS).then_some(n)
+}
+
+/// Checks that a value of `shape` is within the element limit.
+pub fn check_elements(shape: &[usize]) -> Result<(), String> {
+    match checked_numel(shape) {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "a value of shape {} would have more than 2^48 elements (the limit of one tensor)",
+            shape_string(shape)
+        )),
+    }
 }
 
 /// Formats a shape as `1x3x224x224` (`scalar` for rank 0).

@@ -111,7 +111,7 @@ pub fn frameworks_json(models: &[CostModel]) -> String {
 }
 
 /// 25557032 -> 25,557,032
-pub fn group_digits(n: u64) -> String {
+pub fn group_digits(n: impl std::fmt::Display) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

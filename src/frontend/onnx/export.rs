@@ -1067,7 +1067,7 @@ pub fn export_file(g: &Graph, path: &Path) -> Result<(), OnnxError> {
             .values()
             .any(|w| matches!(w, WeightData::External { .. }));
     if !external {
-        return std::fs::write(path, export_bytes(g)?).map_err(io);
+        return crate::output::write(path, export_bytes(g)?).map_err(io);
     }
     let name = path
         .file_name()
@@ -1075,22 +1075,25 @@ pub fn export_file(g: &Graph, path: &Path) -> Result<(), OnnxError> {
         .unwrap_or_else(|| "model.onnx".into());
     let location = format!("{name}.data");
     let data_path = path.with_file_name(&location);
-    let data = std::fs::File::create(&data_path).map_err(|source| OnnxError::Io {
+    let data_io = |source| OnnxError::Io {
         file: data_path.display().to_string(),
         source,
-    })?;
-    let mut out = std::io::BufWriter::new(data);
+    };
+    // Both files are complete before either replaces a previous one.
+    let mut data = crate::output::AtomicFile::create(&data_path).map_err(data_io)?;
     let model = build(
         g,
         Sink::External {
-            out: &mut out,
+            out: data.writer(),
             location,
             offset: 0,
         },
     )?;
-    out.flush().map_err(|source| OnnxError::Io {
-        file: data_path.display().to_string(),
-        source,
-    })?;
-    std::fs::write(path, model.encode_to_vec()).map_err(io)
+    let mut model_file = crate::output::AtomicFile::create(path).map_err(io)?;
+    model_file
+        .writer()
+        .write_all(&model.encode_to_vec())
+        .map_err(io)?;
+    data.commit().map_err(data_io)?;
+    model_file.commit().map_err(io)
 }

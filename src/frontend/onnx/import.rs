@@ -9,6 +9,7 @@
 //! their stored values (never read here).
 
 use super::error::{OnnxError, UnsupportedOp};
+use super::external;
 use super::fuse::{fuse, FusedOp, Index, ONode};
 use super::naming::{module_of_node, module_of_param, role_of_param, Marker};
 use super::proto::{type_proto, ModelProto, TensorProto, ValueInfoProto};
@@ -272,11 +273,18 @@ pub fn import_model(
         });
     }
 
-    let inits: HashMap<&str, &TensorProto> = graph
-        .initializer
-        .iter()
-        .filter_map(|t| t.name.as_deref().map(|n| (n, t)))
-        .collect();
+    let mut inits: HashMap<&str, &TensorProto> = HashMap::new();
+    for t in &graph.initializer {
+        let Some(name) = t.name.as_deref() else {
+            continue;
+        };
+        if inits.insert(name, t).is_some() {
+            return Err(invalid(format!(
+                "two initializers are named '{name}' (which values are meant is ambiguous); \
+                 rename or remove one"
+            )));
+        }
+    }
     let inputs: Vec<&ValueInfoProto> = graph
         .input
         .iter()
@@ -936,7 +944,9 @@ impl<'m> Importer<'m> {
         let dt = t.data_type.unwrap_or(0);
         let size = elem_size(dt)
             .ok_or_else(|| format!("parameter '{name}' has element type {}", type_name(dt)))?;
-        let bytes = checked_numel(dims).ok_or("too large")? as u64 * size as u64;
+        let bytes = (checked_numel(dims).ok_or("too large")? as u64)
+            .checked_mul(size as u64)
+            .ok_or_else(|| format!("parameter '{name}' of shape {dims:?} is too large"))?;
         if t.data_location == Some(1) {
             let entry = |k: &str| {
                 t.external_data
@@ -967,10 +977,23 @@ impl<'m> Importer<'m> {
                     "initializer '{name}': external data has {length} bytes, shape needs {bytes}"
                 ));
             }
+            let escape = |e: external::Escape| {
+                format!(
+                    "initializer '{name}': external data location '{location}' {}; external \
+                     data is read only from inside the model's folder: move the data file \
+                     there and give its location relative to the model file",
+                    e.reason()
+                )
+            };
+            // Checked as text before any file system access: a refused location reveals
+            // nothing about this machine's files.
+            external::check_text(&location).map_err(escape)?;
             let Some(dir) = &self.base_dir else {
                 return Ok(None);
             };
-            let path = dir.join(&location);
+            let Some(path) = external::resolve(dir, &location).map_err(escape)? else {
+                return Ok(None);
+            };
             let present = std::fs::metadata(&path)
                 .is_ok_and(|m| m.is_file() && m.len() >= offset.saturating_add(length));
             return Ok(present.then_some(WeightData::External {
@@ -1869,7 +1892,8 @@ fn tensor_type(vi: &ValueInfoProto) -> R<(i32, Vec<Dim>)> {
         .map(|s| {
             s.dim
                 .iter()
-                .map(|d| match &d.value {
+                .enumerate()
+                .map(|(axis, d)| match &d.value {
                     Some(super::proto::tensor_shape_proto::dimension::Value::DimValue(v))
                         if *v > 0 && (*v as u128) <= MAX_NUMEL =>
                     {
@@ -1879,6 +1903,12 @@ fn tensor_type(vi: &ValueInfoProto) -> R<(i32, Vec<Dim>)> {
                         if *v > 0 =>
                     {
                         Err(format!("dim {v} is too large"))
+                    }
+                    Some(super::proto::tensor_shape_proto::dimension::Value::DimValue(v)) => {
+                        Err(format!(
+                            "dim {v} at axis {axis} is not a positive size (a dim to be bound \
+                             later needs a dim_param name)"
+                        ))
                     }
                     Some(super::proto::tensor_shape_proto::dimension::Value::DimParam(p))
                         if !p.is_empty() =>

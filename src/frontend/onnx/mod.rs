@@ -55,6 +55,7 @@
 
 mod error;
 mod export;
+mod external;
 mod fuse;
 mod import;
 mod naming;
