@@ -138,7 +138,12 @@ enum Command {
         /// Stop saturating after this many iterations
         #[arg(long)]
         iter_limit: Option<usize>,
-        /// Stop saturating after this many seconds
+        /// Work units the greedy extractor may spend (default 50,000,000)
+        #[arg(long, value_name = "UNITS")]
+        extract_work: Option<u64>,
+        /// Wall-clock safety net of the search in seconds (default 120): the count limits
+        /// normally stop first; when this one fires the summary says the result may differ
+        /// between runs
         #[arg(long, value_name = "SECONDS")]
         time_limit: Option<f64>,
         /// Write the optimized graph (.json or .onnx)
@@ -559,6 +564,7 @@ fn run(cli: Cli) -> Result<i32> {
             ilp_seconds,
             node_limit,
             iter_limit,
+            extract_work,
             time_limit,
             output,
             flamegraph_diff,
@@ -579,9 +585,10 @@ fn run(cli: Cli) -> Result<i32> {
             for file in &rules {
                 rule_set.add_file(file)?;
             }
-            let mut limits = Limits::default();
+            let mut limits = Limits::for_graph(g.len());
             limits.nodes = node_limit.unwrap_or(limits.nodes);
             limits.iterations = iter_limit.unwrap_or(limits.iterations);
+            limits.extraction_work = extract_work.unwrap_or(limits.extraction_work);
             if let Some(t) = time_limit {
                 if !(t.is_finite() && t > 0.0) {
                     bail!("--time-limit must be a positive number of seconds");

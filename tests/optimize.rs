@@ -363,14 +363,15 @@ fn extraction_avoids_cycles() {
     eg.rebuild();
     let model = beaver();
     let costs = NodeCosts::new(&eg, &model, Objective::OnlineBits);
-    let out = extract::greedy::extract(
-        &eg,
-        &costs,
-        root,
-        &Default::default(),
-        Duration::from_secs(1),
-    )
-    .unwrap();
+    let budget = extract::greedy::Budget {
+        work: 1_000_000,
+        deadline: None,
+    };
+    let out = extract::greedy::extract(&eg, &costs, root, &Default::default(), budget)
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.stopped, None);
+    let out = out.extracted;
     let chosen = &eg[eg.find(c)].nodes[out.choice[&eg.find(c)]];
     assert_eq!(format!("{chosen}"), "relu");
     // ILP too.

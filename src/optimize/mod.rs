@@ -134,6 +134,8 @@ pub struct ExtractionReport {
     /// The extractor's figure for the chosen graph (objective units).
     pub cost: f64,
     pub ilp: Option<IlpReport>,
+    /// Work units the greedy extractor spent (see [`Limits::extraction_work`]).
+    pub work: u64,
     /// Why extraction stopped short, if it did.
     pub note: Option<String>,
 }
@@ -167,6 +169,20 @@ impl Optimized {
     }
 }
 
+/// How a stop of the extractor reads in the summary.
+fn stopped_by(stop: extract::greedy::Stopped, limits: &Limits) -> String {
+    match stop {
+        extract::greedy::Stopped::Work => format!(
+            "its work limit ({} units)",
+            limits.extraction_work
+        ),
+        extract::greedy::Stopped::WallClock => format!(
+            "the WALL-CLOCK SAFETY NET ({:.1} s for the whole search): the result depends on machine load and may differ between runs",
+            limits.time.as_secs_f64()
+        ),
+    }
+}
+
 /// Relative tolerance of cost comparisons (sums in different orders).
 const TOLERANCE: f64 = 1e-9;
 
@@ -190,6 +206,7 @@ pub fn optimize(
         .filter(|r| r.multi)
         .map(|r| egg::Symbol::from(r.name.as_str()))
         .collect();
+    let started = Instant::now();
     let (egraph, saturation) =
         runner::saturate(loaded.egraph, &rewrites, multi, &options.limits, progress);
     let mut problems = egraph.analysis.conflicts.clone();
@@ -219,22 +236,41 @@ pub fn optimize(
             seconds: start.elapsed().as_secs_f64(),
             cost: before_cost,
             ilp: None,
+            work: 0,
             note: Some(note),
         },
         unchanged: true,
     };
-    let Some(greedy) = extract::greedy::extract(
-        &egraph,
-        &costs,
-        loaded.root,
-        &original,
-        options.limits.time / 2,
-    ) else {
-        return Ok(unchanged(
-            saturation,
-            "no acyclic extraction found within the work budget; input kept".to_string(),
-        ));
+    let budget = extract::greedy::Budget {
+        work: options.limits.extraction_work,
+        deadline: Some(started + options.limits.time),
     };
+    let greedy = match extract::greedy::extract(&egraph, &costs, loaded.root, &original, budget) {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => {
+            return Ok(unchanged(
+                saturation,
+                "no acyclic extraction exists; input kept".to_string(),
+            ))
+        }
+        Err(stop) => {
+            return Ok(unchanged(
+                saturation,
+                format!(
+                    "extraction found no acyclic choice within {}; input kept",
+                    stopped_by(stop, &options.limits)
+                ),
+            ))
+        }
+    };
+    let note = greedy.stopped.map(|stop| {
+        format!(
+            "the sharing pass stopped at {}; the result is the best found until then",
+            stopped_by(stop, &options.limits)
+        )
+    });
+    let work = greedy.work;
+    let greedy = greedy.extracted;
     let (chosen, method, ilp) = match options.method {
         Method::Greedy => (greedy, "greedy DAG", None),
         Method::Ilp { seconds } => {
@@ -265,7 +301,8 @@ pub fn optimize(
         seconds: start.elapsed().as_secs_f64(),
         cost: chosen.cost,
         ilp,
-        note: None,
+        work,
+        note,
     };
     if after_cost >= before_cost * (1.0 - TOLERANCE) {
         let mut out = unchanged(
@@ -274,6 +311,12 @@ pub fn optimize(
         );
         out.extraction.method = method;
         out.extraction.ilp = extraction.ilp;
+        out.extraction.work = work;
+        if let Some(n) = extraction.note {
+            out.extraction.note = Some(format!(
+                "{n}; nothing cheaper than the input was found; input kept"
+            ));
+        }
         return Ok(out);
     }
     Ok(Optimized {

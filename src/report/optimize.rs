@@ -405,7 +405,13 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
         );
     }
     let e = &o.extraction;
-    let _ = write!(out, "  extraction: {} ({})", e.method, seconds(e.seconds));
+    let _ = write!(
+        out,
+        "  extraction: {}, {} work units ({})",
+        e.method,
+        e.work,
+        seconds(e.seconds)
+    );
     if let Some(ilp) = &e.ilp {
         let _ = write!(
             out,
@@ -427,6 +433,9 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
         );
     }
     out.push('\n');
+    if let (Some(note), false) = (&e.note, o.unchanged) {
+        let _ = writeln!(out, "  note: {note}");
+    }
     out
 }
 
