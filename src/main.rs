@@ -163,6 +163,13 @@ enum Command {
         /// with --allow-approx; 0 skips it
         #[arg(long, default_value_t = 2, value_name = "N")]
         samples: usize,
+        /// With --allow-approx: the largest output error accepted, relative to the input's
+        /// largest |output| (default 0.01); a result above it is not written (exit status 1)
+        #[arg(long, value_name = "RELATIVE")]
+        max_error: Option<f64>,
+        /// Write an --allow-approx result even when its measured error exceeds --max-error
+        #[arg(long)]
+        force: bool,
     },
     /// Check rewrite rules against the reference interpreter on random instances.
     #[command(
@@ -571,7 +578,12 @@ fn run(cli: Cli) -> Result<i32> {
             depth,
             format,
             samples,
+            max_error,
+            force,
         } => {
+            let max_error =
+                optimize::error_budget::ErrorBudget::new(allow_approx, max_error, force)
+                    .map_err(anyhow::Error::msg)?;
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
@@ -659,6 +671,15 @@ fn run(cli: Cli) -> Result<i32> {
                 bail!(
                     "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written"
                 );
+            }
+            if let Some(budget) = &max_error {
+                if !out.unchanged {
+                    match budget.judge(check.as_ref()) {
+                        Ok(Some(warning)) => eprintln!("warning: {warning}"),
+                        Ok(None) => {}
+                        Err(refusal) => bail!("{refusal}"),
+                    }
+                }
             }
             if let Some(path) = output {
                 frontend::write_model(&out.graph, &path)?;

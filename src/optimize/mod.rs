@@ -10,8 +10,10 @@
 //! - [`cost`]: the cost of an e-node under a framework and an [`Objective`];
 //! - [`extract`]: DAG-cost extraction (greedy, and an exact ILP);
 //! - [`convert`]: graph to e-graph and back;
+//! - [`provenance`]: which e-nodes an approximate rule is at the origin of;
 //! - [`soundness`]: every rule checked against the reference interpreter on random instances;
-//! - [`verify`]: a result run against its input with the reference interpreter.
+//! - [`verify`]: a result run against its input with the reference interpreter;
+//! - [`error_budget`]: whether an approximate result's measured error allows writing it.
 //!
 //! The result is re-profiled: its cost under the objective equals the extractor's figure, and
 //! it is never costlier than the input (when the extractor finds nothing cheaper, the input
@@ -61,8 +63,10 @@
 pub mod analysis;
 pub mod convert;
 pub mod cost;
+pub mod error_budget;
 pub mod extract;
 pub mod language;
+pub mod provenance;
 pub mod rules;
 pub mod runner;
 pub mod soundness;
@@ -73,6 +77,7 @@ pub use convert::Rewritten;
 pub use cost::{NodeCosts, Objective};
 pub use extract::ilp::IlpReport;
 pub use extract::Method;
+pub use provenance::Approximation;
 pub use rules::{RuleClass, RuleError, RuleInfo, RuleSet};
 pub use runner::{Limits, Progress, ProgressFn, Saturation};
 
@@ -152,21 +157,13 @@ pub struct Optimized {
     pub after_cost: f64,
     /// Nodes of the result that rules made, with the rule and module.
     pub rewrites: Vec<Rewritten>,
+    /// Nodes of the result whose value may differ from the input's, with the approximate rule
+    /// at their origin (empty with exact rules only).
+    pub approximations: Vec<Approximation>,
     pub saturation: Saturation,
     pub extraction: ExtractionReport,
     /// Whether the input came back unchanged (nothing cheaper was found).
     pub unchanged: bool,
-}
-
-impl Optimized {
-    /// The rewrites of the result made by approximate rules.
-    pub fn approximations<'a>(&'a self, rules: &'a RuleSet) -> impl Iterator<Item = &'a Rewritten> {
-        self.rewrites.iter().filter(move |r| {
-            rules
-                .info(&r.rule)
-                .is_some_and(|i| i.class == RuleClass::Approx)
-        })
-    }
 }
 
 /// How a stop of the extractor reads in the summary.
@@ -230,6 +227,7 @@ pub fn optimize(
         before_cost,
         after_cost: before_cost,
         rewrites: Vec::new(),
+        approximations: Vec::new(),
         saturation,
         extraction: ExtractionReport {
             method: "none",
@@ -280,6 +278,7 @@ pub fn optimize(
         }
     };
     let nodes = extract::chosen_nodes(&egraph, loaded.root, &chosen.choice);
+    let approximations = provenance::in_choice(&egraph, &nodes);
     let (new_graph, rewritten) = convert::rebuild_graph(
         &egraph,
         loaded.root,
@@ -327,6 +326,7 @@ pub fn optimize(
         before_cost,
         after_cost,
         rewrites: rewritten,
+        approximations,
         saturation,
         extraction,
         unchanged: false,

@@ -564,6 +564,7 @@ fn compile(def: &RuleDef) -> Result<(Rewrite<TensorNode, TensorAnalysis>, RuleAp
         name: def.name.as_str().into(),
         class: def.class,
         rhs: def.rhs.clone(),
+        lhs: def.lhs.clone(),
         conditions,
         vars,
     };
