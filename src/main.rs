@@ -138,7 +138,12 @@ enum Command {
         /// Stop saturating after this many iterations
         #[arg(long)]
         iter_limit: Option<usize>,
-        /// Stop saturating after this many seconds
+        /// Work units the greedy extractor may spend (default 50,000,000)
+        #[arg(long, value_name = "UNITS")]
+        extract_work: Option<u64>,
+        /// Wall-clock safety net of the search in seconds (default 120): the count limits
+        /// normally stop first; when this one fires the summary says the result may differ
+        /// between runs
         #[arg(long, value_name = "SECONDS")]
         time_limit: Option<f64>,
         /// Write the optimized graph (.json or .onnx)
@@ -158,6 +163,13 @@ enum Command {
         /// with --allow-approx; 0 skips it
         #[arg(long, default_value_t = 2, value_name = "N")]
         samples: usize,
+        /// With --allow-approx: the largest output error accepted, relative to the input's
+        /// largest |output| (default 0.01); a result above it is not written (exit status 1)
+        #[arg(long, value_name = "RELATIVE")]
+        max_error: Option<f64>,
+        /// Write an --allow-approx result even when its measured error exceeds --max-error
+        #[arg(long)]
+        force: bool,
     },
     /// Check rewrite rules against the reference interpreter on random instances.
     #[command(
@@ -560,13 +572,19 @@ fn run(cli: Cli) -> Result<i32> {
             ilp_seconds,
             node_limit,
             iter_limit,
+            extract_work,
             time_limit,
             output,
             flamegraph_diff,
             depth,
             format,
             samples,
+            max_error,
+            force,
         } => {
+            let max_error =
+                optimize::error_budget::ErrorBudget::new(allow_approx, max_error, force)
+                    .map_err(anyhow::Error::msg)?;
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
@@ -580,9 +598,10 @@ fn run(cli: Cli) -> Result<i32> {
             for file in &rules {
                 rule_set.add_file(file)?;
             }
-            let mut limits = Limits::default();
+            let mut limits = Limits::for_graph(g.len());
             limits.nodes = node_limit.unwrap_or(limits.nodes);
             limits.iterations = iter_limit.unwrap_or(limits.iterations);
+            limits.extraction_work = extract_work.unwrap_or(limits.extraction_work);
             if let Some(t) = time_limit {
                 if !(t.is_finite() && t > 0.0) {
                     bail!("--time-limit must be a positive number of seconds");
@@ -653,6 +672,15 @@ fn run(cli: Cli) -> Result<i32> {
                 bail!(
                     "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written"
                 );
+            }
+            if let Some(budget) = &max_error {
+                if !out.unchanged {
+                    match budget.judge(check.as_ref()) {
+                        Ok(Some(warning)) => eprintln!("warning: {warning}"),
+                        Ok(None) => {}
+                        Err(refusal) => bail!("{refusal}"),
+                    }
+                }
             }
             if let Some(path) = output {
                 frontend::write_model(&out.graph, &path)?;

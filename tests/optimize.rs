@@ -147,13 +147,13 @@ fn approximate_rules_only_with_allow_approx_and_are_reported() {
     let g = g.with_parameter_visibility(Visibility::Public);
     let exact =
         optimize::optimize(&g, &model, &rules, &options(Objective::OnlineBits), None).unwrap();
-    assert_eq!(exact.approximations(&rules).count(), 0);
+    assert!(exact.approximations.is_empty());
     let approx_options = Options {
         allow_approx: true,
         ..options(Objective::OnlineBits)
     };
     let approx = optimize::optimize(&g, &model, &rules, &approx_options, None).unwrap();
-    let applied: Vec<_> = approx.approximations(&rules).collect();
+    let applied = &approx.approximations;
     assert!(!applied.is_empty());
     let relus = g.node_ids().filter(|&id| g.node(id).op == Op::Relu).count();
     assert_eq!(applied.len(), relus, "{applied:?}");
@@ -363,17 +363,65 @@ fn extraction_avoids_cycles() {
     eg.rebuild();
     let model = beaver();
     let costs = NodeCosts::new(&eg, &model, Objective::OnlineBits);
-    let out = extract::greedy::extract(
-        &eg,
-        &costs,
-        root,
-        &Default::default(),
-        Duration::from_secs(1),
-    )
-    .unwrap();
+    let budget = extract::greedy::Budget {
+        work: 1_000_000,
+        deadline: None,
+    };
+    let out = extract::greedy::extract(&eg, &costs, root, &Default::default(), budget)
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.stopped, None);
+    let out = out.extracted;
     let chosen = &eg[eg.find(c)].nodes[out.choice[&eg.find(c)]];
     assert_eq!(format!("{chosen}"), "relu");
     // ILP too.
     let (ilp, _) = extract::ilp::extract(&eg, &costs, root, &out, 2.0);
     assert_eq!(ilp.cost, out.cost);
+}
+
+/// ResNet-18 with the approximate rules under semi2k: every ReLU becomes `x * x`, by
+/// `relu-to-square` and then the exact `square-as-product`; the approximations name the
+/// approximate rule at the origin of every one of them, not the exact rule that came last.
+#[test]
+fn approximations_name_their_approximate_origin_through_exact_rewrites() {
+    let model = cost::load_framework("semi2k", &[]).unwrap();
+    let rules = RuleSet::builtin().unwrap();
+    let g = zoo::build(
+        "resnet18",
+        &ZooOptions {
+            resolution: Some(32),
+            ..ZooOptions::default()
+        },
+    )
+    .unwrap()
+    .unwrap()
+    .with_parameter_visibility(Visibility::Public);
+    let options = Options {
+        allow_approx: true,
+        ..options(Objective::Time(Network::LAN))
+    };
+    let out = optimize::optimize(&g, &model, &rules, &options, None).unwrap();
+    let relus = g.node_ids().filter(|&id| g.node(id).op == Op::Relu).count();
+    assert_eq!(relus, 17);
+    let squares = out
+        .rewrites
+        .iter()
+        .filter(|r| r.rule == "square-as-product")
+        .count();
+    assert_eq!(squares, relus, "{:?}", out.rewrites);
+    let from_relu: Vec<_> = out
+        .approximations
+        .iter()
+        .filter(|a| a.rule == "relu-to-square")
+        .collect();
+    assert_eq!(from_relu.len(), relus, "{:?}", out.approximations);
+    assert!(from_relu.iter().all(|a| a.op == "mul"));
+    for a in &out.approximations {
+        assert_eq!(
+            rules.info(&a.rule).map(|i| i.class),
+            Some(optimize::RuleClass::Approx),
+            "{a:?}"
+        );
+    }
+    assert_eq!(out.approximations.len(), relus + 1, "and the max pool");
 }

@@ -78,6 +78,8 @@ fn json_output_lists_every_rewrite_with_its_module() {
         "--framework",
         BEAVER,
         "--allow-approx",
+        "--max-error",
+        "1",
         "--format",
         "json",
     ]);
@@ -89,6 +91,17 @@ fn json_output_lists_every_rewrite_with_its_module() {
     assert!(rewrites
         .iter()
         .all(|r| r["module"].is_string() && r["rule"].is_string()));
+    // Every approximated node names an approximate rule and its rationale.
+    let approximations = v["approximations"].as_array().unwrap();
+    assert!(!approximations.is_empty());
+    for a in approximations {
+        let rule = a["rule"].as_str().unwrap();
+        assert!(
+            ["relu-to-square", "relu-to-quad", "maxpool-to-avgpool"].contains(&rule),
+            "{a}"
+        );
+        assert!(a["why"].as_str().is_some_and(|w| !w.is_empty()), "{a}");
+    }
     assert!(v["objective_after"].as_f64().unwrap() <= v["objective_before"].as_f64().unwrap());
 }
 
@@ -207,6 +220,8 @@ fn approximate_results_report_the_trade_off() {
         "--weights",
         "public",
         "--allow-approx",
+        "--max-error",
+        "1",
     ]);
     assert!(ok, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
@@ -242,6 +257,8 @@ fn approximate_results_report_the_trade_off() {
         "public",
         "--allow-approx",
         "--samples",
+        "1",
+        "--max-error",
         "1",
     ]);
     assert!(ok, "{stderr}");
@@ -288,4 +305,67 @@ fn a_wrong_rule_fails_the_check() {
         "error: the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written"
     );
     assert!(!out.exists());
+}
+
+/// An approximate result whose measured error exceeds --max-error is refused: exit status 1,
+/// no file; --force writes it with a warning.
+#[test]
+fn an_approximation_over_the_error_budget_is_not_written() {
+    let path = scratch("resnet18-approx.json");
+    let _ = std::fs::remove_file(&path);
+    let args = [
+        "optimize",
+        "resnet18",
+        "--resolution",
+        "32",
+        "--framework",
+        "semi2k",
+        "--weights",
+        "public",
+        "--allow-approx",
+        "--samples",
+        "1",
+        "-o",
+        path.to_str().unwrap(),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: the result's output error is ")
+            && stderr.contains(
+                "above --max-error 0.01: nothing written (raise --max-error, or --force to write it anyway)"
+            ),
+        "{stderr}"
+    );
+    assert!(!path.exists());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("│ relu-to-square     ┆ 17    ┆ mul"),
+        "{stdout}"
+    );
+
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let (ok, _, stderr) = hawkeye(&forced);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("; written anyway (--force)"), "{stderr}");
+    assert!(path.exists());
+
+    let (ok, _, stderr) = hawkeye(&[
+        "optimize",
+        "lenet5",
+        "--framework",
+        BEAVER,
+        "--max-error",
+        "0.1",
+    ]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("error: --max-error 0.1 applies to --allow-approx results only"),
+        "{stderr}"
+    );
 }

@@ -86,6 +86,7 @@ fn run(eg: EGraph, rules: &RuleSet) -> (EGraph, runner::Saturation) {
     let limits = Limits {
         nodes: 20_000,
         iterations: 4,
+        extraction_work: 50_000_000,
         time: Duration::from_secs(20),
         multi_iterations: 4,
         match_limit: 10_000,

@@ -54,6 +54,9 @@ pub struct TensorAnalysis {
     pub rule_errors: Vec<String>,
     /// E-nodes added by rules, as added (children canonical then), with the rule's name.
     pub created: Vec<(TensorNode, Symbol)>,
+    /// E-nodes whose value may differ from the input's, as added, with the approximate rule
+    /// at their origin (see [`super::provenance`]).
+    pub approximate: Vec<(TensorNode, Symbol)>,
 }
 
 impl TensorAnalysis {

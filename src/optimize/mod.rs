@@ -10,8 +10,10 @@
 //! - [`cost`]: the cost of an e-node under a framework and an [`Objective`];
 //! - [`extract`]: DAG-cost extraction (greedy, and an exact ILP);
 //! - [`convert`]: graph to e-graph and back;
+//! - [`provenance`]: which e-nodes an approximate rule is at the origin of;
 //! - [`soundness`]: every rule checked against the reference interpreter on random instances;
-//! - [`verify`]: a result run against its input with the reference interpreter.
+//! - [`verify`]: a result run against its input with the reference interpreter;
+//! - [`error_budget`]: whether an approximate result's measured error allows writing it.
 //!
 //! The result is re-profiled: its cost under the objective equals the extractor's figure, and
 //! it is never costlier than the input (when the extractor finds nothing cheaper, the input
@@ -61,8 +63,10 @@
 pub mod analysis;
 pub mod convert;
 pub mod cost;
+pub mod error_budget;
 pub mod extract;
 pub mod language;
+pub mod provenance;
 pub mod rules;
 pub mod runner;
 pub mod soundness;
@@ -73,6 +77,7 @@ pub use convert::Rewritten;
 pub use cost::{NodeCosts, Objective};
 pub use extract::ilp::IlpReport;
 pub use extract::Method;
+pub use provenance::Approximation;
 pub use rules::{RuleClass, RuleError, RuleInfo, RuleSet};
 pub use runner::{Limits, Progress, ProgressFn, Saturation};
 
@@ -134,6 +139,8 @@ pub struct ExtractionReport {
     /// The extractor's figure for the chosen graph (objective units).
     pub cost: f64,
     pub ilp: Option<IlpReport>,
+    /// Work units the greedy extractor spent (see [`Limits::extraction_work`]).
+    pub work: u64,
     /// Why extraction stopped short, if it did.
     pub note: Option<String>,
 }
@@ -150,20 +157,26 @@ pub struct Optimized {
     pub after_cost: f64,
     /// Nodes of the result that rules made, with the rule and module.
     pub rewrites: Vec<Rewritten>,
+    /// Nodes of the result whose value may differ from the input's, with the approximate rule
+    /// at their origin (empty with exact rules only).
+    pub approximations: Vec<Approximation>,
     pub saturation: Saturation,
     pub extraction: ExtractionReport,
     /// Whether the input came back unchanged (nothing cheaper was found).
     pub unchanged: bool,
 }
 
-impl Optimized {
-    /// The rewrites of the result made by approximate rules.
-    pub fn approximations<'a>(&'a self, rules: &'a RuleSet) -> impl Iterator<Item = &'a Rewritten> {
-        self.rewrites.iter().filter(move |r| {
-            rules
-                .info(&r.rule)
-                .is_some_and(|i| i.class == RuleClass::Approx)
-        })
+/// How a stop of the extractor reads in the summary.
+fn stopped_by(stop: extract::greedy::Stopped, limits: &Limits) -> String {
+    match stop {
+        extract::greedy::Stopped::Work => format!(
+            "its work limit ({} units)",
+            limits.extraction_work
+        ),
+        extract::greedy::Stopped::WallClock => format!(
+            "the WALL-CLOCK SAFETY NET ({:.1} s for the whole search): the result depends on machine load and may differ between runs",
+            limits.time.as_secs_f64()
+        ),
     }
 }
 
@@ -190,6 +203,7 @@ pub fn optimize(
         .filter(|r| r.multi)
         .map(|r| egg::Symbol::from(r.name.as_str()))
         .collect();
+    let started = Instant::now();
     let (egraph, saturation) =
         runner::saturate(loaded.egraph, &rewrites, multi, &options.limits, progress);
     let mut problems = egraph.analysis.conflicts.clone();
@@ -213,28 +227,48 @@ pub fn optimize(
         before_cost,
         after_cost: before_cost,
         rewrites: Vec::new(),
+        approximations: Vec::new(),
         saturation,
         extraction: ExtractionReport {
             method: "none",
             seconds: start.elapsed().as_secs_f64(),
             cost: before_cost,
             ilp: None,
+            work: 0,
             note: Some(note),
         },
         unchanged: true,
     };
-    let Some(greedy) = extract::greedy::extract(
-        &egraph,
-        &costs,
-        loaded.root,
-        &original,
-        options.limits.time / 2,
-    ) else {
-        return Ok(unchanged(
-            saturation,
-            "no acyclic extraction found within the work budget; input kept".to_string(),
-        ));
+    let budget = extract::greedy::Budget {
+        work: options.limits.extraction_work,
+        deadline: Some(started + options.limits.time),
     };
+    let greedy = match extract::greedy::extract(&egraph, &costs, loaded.root, &original, budget) {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => {
+            return Ok(unchanged(
+                saturation,
+                "no acyclic extraction exists; input kept".to_string(),
+            ))
+        }
+        Err(stop) => {
+            return Ok(unchanged(
+                saturation,
+                format!(
+                    "extraction found no acyclic choice within {}; input kept",
+                    stopped_by(stop, &options.limits)
+                ),
+            ))
+        }
+    };
+    let note = greedy.stopped.map(|stop| {
+        format!(
+            "the sharing pass stopped at {}; the result is the best found until then",
+            stopped_by(stop, &options.limits)
+        )
+    });
+    let work = greedy.work;
+    let greedy = greedy.extracted;
     let (chosen, method, ilp) = match options.method {
         Method::Greedy => (greedy, "greedy DAG", None),
         Method::Ilp { seconds } => {
@@ -244,6 +278,7 @@ pub fn optimize(
         }
     };
     let nodes = extract::chosen_nodes(&egraph, loaded.root, &chosen.choice);
+    let approximations = provenance::in_choice(&egraph, &nodes);
     let (new_graph, rewritten) = convert::rebuild_graph(
         &egraph,
         loaded.root,
@@ -265,7 +300,8 @@ pub fn optimize(
         seconds: start.elapsed().as_secs_f64(),
         cost: chosen.cost,
         ilp,
-        note: None,
+        work,
+        note,
     };
     if after_cost >= before_cost * (1.0 - TOLERANCE) {
         let mut out = unchanged(
@@ -274,6 +310,12 @@ pub fn optimize(
         );
         out.extraction.method = method;
         out.extraction.ilp = extraction.ilp;
+        out.extraction.work = work;
+        if let Some(n) = extraction.note {
+            out.extraction.note = Some(format!(
+                "{n}; nothing cheaper than the input was found; input kept"
+            ));
+        }
         return Ok(out);
     }
     Ok(Optimized {
@@ -284,6 +326,7 @@ pub fn optimize(
         before_cost,
         after_cost,
         rewrites: rewritten,
+        approximations,
         saturation,
         extraction,
         unchanged: false,

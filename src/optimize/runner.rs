@@ -1,6 +1,11 @@
-//! Saturation: runs the rules over the e-graph within node, iteration and time limits, with
-//! multi-pattern rules confined to the first iterations (they multiply the e-graph, as Tensat
-//! found), and reports what happened.
+//! Saturation: runs the rules over the e-graph within counted limits (e-nodes, iterations,
+//! matches per rule), with multi-pattern rules confined to the first iterations (they multiply
+//! the e-graph, as Tensat found), and reports what happened.
+//!
+//! Every limit that shapes the result is a count of work, so the same command on the same
+//! input gives the same e-graph on a loaded or an idle machine. The wall-clock limit is only a
+//! safety net: when it fires, the summary says so, and that the result may differ between
+//! runs.
 
 use super::analysis::{EGraph, TensorAnalysis};
 use super::language::TensorNode;
@@ -8,13 +13,17 @@ use egg::{BackoffScheduler, Rewrite, RewriteScheduler, Runner, SearchMatches, St
 use std::collections::HashSet;
 use std::time::Duration;
 
-/// Limits of saturation.
+/// Limits of saturation and extraction.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Limits {
     /// Stop when the e-graph holds more e-nodes than this (checked after each rule's batch).
     pub nodes: usize,
     pub iterations: usize,
-    /// Saturation time; the extractor's sharing pass may take half as long again.
+    /// Work units the greedy extractor may spend (e-node evaluations, set-merge steps and
+    /// e-class visits); past it, its sharing pass stops and the summary says so.
+    pub extraction_work: u64,
+    /// Wall-clock safety net over saturation and extraction together; the count limits
+    /// above normally stop first. When it fires the result depends on machine load.
     #[serde(with = "seconds")]
     pub time: Duration,
     /// Multi-pattern rules run in the first this-many iterations only.
@@ -39,9 +48,25 @@ impl Default for Limits {
         Limits {
             nodes: 50_000,
             iterations: 12,
-            time: Duration::from_secs(5),
+            extraction_work: 50_000_000,
+            time: Duration::from_secs(120),
             multi_iterations: 2,
             match_limit: 2_000,
+        }
+    }
+}
+
+impl Limits {
+    /// The default limits for a graph of `nodes` nodes: the e-node limit grows with the graph
+    /// (four e-nodes per graph node, at least the default), and so does the number of matches
+    /// a rule may have in one iteration before the scheduler bans it (one per graph node), so
+    /// that a large graph is rewritten throughout rather than stopped as soon as it is loaded.
+    pub fn for_graph(nodes: usize) -> Limits {
+        let default = Limits::default();
+        Limits {
+            nodes: default.nodes.max(nodes.saturating_mul(4)),
+            match_limit: default.match_limit.max(nodes),
+            ..default
         }
     }
 }
@@ -70,6 +95,8 @@ pub struct Saturation {
     pub stop: String,
     /// Whether the stop was a limit (not saturation).
     pub hit_limit: bool,
+    /// Whether the wall-clock safety net stopped it (the result may differ between runs).
+    pub wall_clock: bool,
     pub seconds: f64,
 }
 
@@ -144,10 +171,17 @@ pub fn saturate(
         Some(StopReason::Saturated) => ("saturated".to_string(), false),
         Some(StopReason::IterationLimit(n)) => (format!("iteration limit ({n})"), true),
         Some(StopReason::NodeLimit(n)) => (format!("e-node limit ({n} e-nodes)"), true),
-        Some(StopReason::TimeLimit(s)) => (format!("time limit ({s:.1} s)"), true),
+        Some(StopReason::TimeLimit(s)) => (
+            format!(
+                "TIME LIMIT, the wall-clock safety net ({s:.1} s of {:.1} s): the result depends on machine load and may differ between runs; lower --node-limit or --iter-limit, or raise --time-limit",
+                limits.time.as_secs_f64()
+            ),
+            true,
+        ),
         Some(StopReason::Other(s)) => (s.clone(), true),
         None => ("not run".to_string(), false),
     };
+    let wall_clock = matches!(runner.stop_reason, Some(StopReason::TimeLimit(_)));
     let seconds = runner.iterations.iter().map(|i| i.total_time).sum();
     let saturation = Saturation {
         iterations: runner.iterations.len(),
@@ -156,6 +190,7 @@ pub fn saturate(
         fired,
         stop,
         hit_limit,
+        wall_clock,
         seconds,
     };
     (runner.egraph, saturation)

@@ -240,6 +240,68 @@ pub fn check_text(o: &Optimized, check: Option<&Comparison>) -> String {
     out
 }
 
+/// Approximations grouped by rule: (rule, ops, node count, module paths in order).
+fn approximations_by_rule(o: &Optimized) -> Vec<(String, Vec<String>, usize, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>, usize, Vec<String>)> = Vec::new();
+    for a in &o.approximations {
+        let i = match out.iter().position(|g| g.0 == a.rule) {
+            Some(i) => i,
+            None => {
+                out.push((a.rule.clone(), Vec::new(), 0, Vec::new()));
+                out.len() - 1
+            }
+        };
+        let g = &mut out[i];
+        g.2 += 1;
+        if !g.1.contains(&a.op) {
+            g.1.push(a.op.clone());
+        }
+        let m = if a.module.is_empty() {
+            "(top)".to_string()
+        } else {
+            a.module.clone()
+        };
+        if !g.3.contains(&m) {
+            g.3.push(m);
+        }
+    }
+    out
+}
+
+/// The table of approximated nodes by the approximate rule at their origin (also when exact
+/// rules rewrote them afterwards), with the rule's rationale; empty without any.
+fn approximations_text(o: &Optimized, rules: &RuleSet, view: &View) -> String {
+    let groups = approximations_by_rule(o);
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["approximate rule", "nodes", "computed as", "where", "why"]);
+    for (rule, ops, n, modules) in &groups {
+        let mut places = modules
+            .iter()
+            .take(view.places)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if modules.len() > view.places {
+            let _ = write!(places, " ... and {} more", modules.len() - view.places);
+        }
+        t.add_row(vec![
+            rule.clone(),
+            n.to_string(),
+            ops.join(", "),
+            places,
+            rules.info(rule).map(|i| i.why.clone()).unwrap_or_default(),
+        ]);
+    }
+    format!(
+        "\napproximations in the result ({} node(s) whose value may differ from the input's; full list with --format json):\n{t}\nwarning: the model's function changed (retrain or distil before use)\n",
+        o.approximations.len()
+    )
+}
+
 /// The human rendering; `check` is the result run against the input (see [`check_text`]).
 pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparison>) -> String {
     let mut out = String::new();
@@ -362,18 +424,8 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
             out,
             "\nrewrites in the result (nodes rules made; full list with --format json):\n{t}"
         );
-        let approx: usize = groups
-            .iter()
-            .filter(|g| g.1 == Some(RuleClass::Approx))
-            .map(|g| g.2)
-            .sum();
-        if approx > 0 {
-            let _ = writeln!(
-                out,
-                "warning: {approx} node(s) come from approximate rules: the model's function changed (retrain or distil before use)"
-            );
-        }
     }
+    out.push_str(&approximations_text(o, rules, view));
 
     let s = &o.saturation;
     let _ = writeln!(
@@ -405,7 +457,13 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
         );
     }
     let e = &o.extraction;
-    let _ = write!(out, "  extraction: {} ({})", e.method, seconds(e.seconds));
+    let _ = write!(
+        out,
+        "  extraction: {}, {} work units ({})",
+        e.method,
+        e.work,
+        seconds(e.seconds)
+    );
     if let Some(ilp) = &e.ilp {
         let _ = write!(
             out,
@@ -427,6 +485,9 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
         );
     }
     out.push('\n');
+    if let (Some(note), false) = (&e.note, o.unchanged) {
+        let _ = writeln!(out, "  note: {note}");
+    }
     out
 }
 
@@ -468,6 +529,12 @@ pub fn json(
         "after": o.after.total,
         "modules": rows,
         "rewrites": rewrites,
+        "approximations": o.approximations.iter().map(|a| json!({
+            "rule": a.rule,
+            "why": rules.info(&a.rule).map(|i| i.why.clone()),
+            "module": a.module,
+            "op": a.op,
+        })).collect::<Vec<_>>(),
         "search": o.saturation,
         "extraction": o.extraction,
         "check": check,

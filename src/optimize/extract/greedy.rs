@@ -6,7 +6,10 @@
 //! children is paid once. E-nodes are re-evaluated from a work-list whenever a child improves,
 //! to a fixpoint. Free e-nodes (plaintext or local work, most of a network) are left out of the
 //! sets, which keeps them small; an e-node whose children's sets already contain its own
-//! e-class would close a cycle and is skipped.
+//! e-class would close a cycle and is skipped. The sets are persistent tries
+//! ([`super::costset`]): adding an e-class copies one path and the union of two branches that
+//! grew from one input walks only where they differ, so a chain or a residual network is
+//! extracted in near-linear time and memory.
 //!
 //! Choosing each e-class on its own misses gains that only appear when several e-classes
 //! share one costly e-class: three projections merged into one layer cost more than any one
@@ -15,8 +18,13 @@
 //! treated as already paid (propagated to its ancestors), and takes such e-classes best gain
 //! first (lazily re-measured) while the cost falls.
 //!
+//! All of it runs within a budget of work units (e-node evaluations, trie nodes touched,
+//! e-classes visited), so the result does not depend on machine speed; a wall-clock deadline
+//! is only a safety net, and the outcome says which, if either, stopped the sharing pass.
+//!
 //! The preferences then go through [`super::resolve`], which guarantees an acyclic result.
 
+use super::costset::{CostSet, Sets};
 use super::{dag_cost, resolve, Extracted};
 use crate::optimize::analysis::EGraph;
 use crate::optimize::cost::NodeCosts;
@@ -24,8 +32,34 @@ use crate::optimize::language::TensorNode;
 use egg::{Id, Language};
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+/// What the extractor may spend.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Work units (e-node evaluations, trie nodes touched, e-classes visited).
+    pub work: u64,
+    /// Wall-clock safety net.
+    pub deadline: Option<Instant>,
+}
+
+/// Why the extractor stopped before its sharing pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// The work budget ran out (deterministic).
+    Work,
+    /// The wall-clock safety net fired (the result may differ between runs).
+    WallClock,
+}
+
+/// A greedy extraction and what it spent.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub extracted: Extracted,
+    pub work: u64,
+    /// Set when the sharing pass was cut short.
+    pub stopped: Option<Stopped>,
+}
 
 /// A gain, ordered (costs are finite).
 #[derive(Clone, Copy, PartialEq)]
@@ -42,15 +76,11 @@ impl Ord for Gain {
     }
 }
 
-/// A sub-DAG's costed e-classes (dense index -> cost) and their total.
-#[derive(Default)]
-struct CostSet {
-    members: FxHashMap<u32, f64>,
-    total: f64,
-}
-
 /// Best e-node (global index) and its set, per e-class.
-type State = Vec<Option<(u32, Rc<CostSet>)>>;
+type State = Vec<Option<(u32, CostSet)>>;
+
+/// An acyclic choice and its DAG cost.
+type Choice = (HashMap<Id, usize>, f64);
 
 /// The e-graph in dense arrays.
 struct Dense<'a> {
@@ -69,11 +99,21 @@ struct Dense<'a> {
     first_node: Vec<u32>,
     /// E-classes treated as already paid.
     prepaid: Vec<bool>,
+    sets: Sets,
+    /// Work units spent outside the sets.
+    work: u64,
+    budget: Budget,
 }
 
 impl<'a> Dense<'a> {
-    fn new(egraph: &'a EGraph, costs: &'a NodeCosts, original: &FxHashSet<TensorNode>) -> Self {
-        let classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
+    fn new(
+        egraph: &'a EGraph,
+        costs: &'a NodeCosts,
+        original: &FxHashSet<TensorNode>,
+        budget: Budget,
+    ) -> Self {
+        let mut classes: Vec<Id> = egraph.classes().map(|c| c.id).collect();
+        classes.sort_unstable();
         let dense: FxHashMap<Id, u32> = classes
             .iter()
             .enumerate()
@@ -85,6 +125,9 @@ impl<'a> Dense<'a> {
             parents: vec![Vec::new(); classes.len()],
             first_node: Vec::with_capacity(classes.len()),
             prepaid: vec![false; classes.len()],
+            sets: Sets::new(classes.len()),
+            work: 0,
+            budget,
             classes,
             dense,
             node_class: Vec::new(),
@@ -127,14 +170,38 @@ impl<'a> Dense<'a> {
         }
     }
 
-    /// Runs the work-list to a fixpoint from the queued e-nodes.
-    fn propagate(&self, state: &mut State, mut queue: VecDeque<u32>) {
+    /// Work spent so far.
+    fn spent(&self) -> u64 {
+        self.work + self.sets.work
+    }
+
+    /// Why to stop now, if the budget is spent.
+    fn exhausted(&self) -> Option<Stopped> {
+        if self.spent() > self.budget.work {
+            Some(Stopped::Work)
+        } else if self.budget.deadline.is_some_and(|d| Instant::now() > d) {
+            Some(Stopped::WallClock)
+        } else {
+            None
+        }
+    }
+
+    /// Runs the work-list to a fixpoint from the queued e-nodes; stops early (with the reason)
+    /// when the budget runs out.
+    fn propagate(&mut self, state: &mut State, mut queue: VecDeque<u32>) -> Result<(), Stopped> {
         let eps = |x: f64| 1e-12 * x.abs().max(1e-300);
         let mut queued = vec![false; self.node_class.len()];
+        self.work += queue.len() as u64;
         for &g in &queue {
             queued[g as usize] = true;
         }
         while let Some(g) = queue.pop_front() {
+            self.work += 1;
+            if self.work % 65_536 == 0 {
+                if let Some(stop) = self.exhausted() {
+                    return Err(stop);
+                }
+            }
             let g = g as usize;
             queued[g] = false;
             let c = self.node_class[g];
@@ -142,7 +209,7 @@ impl<'a> Dense<'a> {
             if !own.is_finite() {
                 continue;
             }
-            let mut child_sets: Vec<&Rc<CostSet>> = Vec::with_capacity(self.node_children[g].len());
+            let mut child_sets: Vec<&CostSet> = Vec::with_capacity(self.node_children[g].len());
             let mut ready = true;
             for &ch in &self.node_children[g] {
                 match &state[ch as usize] {
@@ -153,41 +220,20 @@ impl<'a> Dense<'a> {
                     }
                 }
             }
-            if !ready || child_sets.iter().any(|s| s.members.contains_key(&c)) {
+            if !ready || child_sets.iter().any(|s| self.sets.contains(s, c)) {
                 continue;
             }
-            let set = if child_sets.len() == 1 && own == 0.0 {
-                Rc::clone(child_sets[0])
-            } else {
-                let mut set = CostSet::default();
-                if let Some(l) = (0..child_sets.len()).max_by_key(|&i| child_sets[i].members.len())
-                {
-                    set.members = child_sets[l].members.clone();
-                    set.total = child_sets[l].total;
-                    for (i, s) in child_sets.iter().enumerate() {
-                        if i == l {
-                            continue;
-                        }
-                        for (&k, &v) in &s.members {
-                            if let std::collections::hash_map::Entry::Vacant(e) =
-                                set.members.entry(k)
-                            {
-                                e.insert(v);
-                                set.total += v;
-                            }
-                        }
-                    }
-                }
-                if own > 0.0 {
-                    set.members.insert(c, own);
-                    set.total += own;
-                }
-                Rc::new(set)
-            };
+            let mut set = CostSet::default();
+            for s in child_sets {
+                set = self.sets.union(&set, s);
+            }
+            if own > 0.0 {
+                set = self.sets.insert(&set, c, own);
+            }
             let better = match &state[c as usize] {
                 None => true,
                 Some((old, old_set)) => {
-                    let (t, o) = (set.total, old_set.total);
+                    let (t, o) = (set.total(), old_set.total());
                     t < o - eps(o)
                         || ((t - o).abs() <= eps(o)
                             && self.node_original[g]
@@ -204,10 +250,11 @@ impl<'a> Dense<'a> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Treats e-class `ci` as paid, propagates, and returns the gain over `cost` with the new
-    /// state, choice and cost (`None` when there is no gain).
+    /// state, choice and cost (`Ok(None)` when there is no gain).
     #[allow(clippy::type_complexity)]
     fn trial(
         &mut self,
@@ -215,21 +262,28 @@ impl<'a> Dense<'a> {
         ci: usize,
         root: Id,
         cost: f64,
-    ) -> Option<(f64, (State, HashMap<Id, usize>, f64))> {
+    ) -> Result<Option<(f64, (State, HashMap<Id, usize>, f64))>, Stopped> {
+        if let Some(stop) = self.exhausted() {
+            return Err(stop);
+        }
         self.prepaid[ci] = true;
+        self.work += state.len() as u64;
         let mut trial = state.clone();
         let first = self.first_node[ci];
         let n = self.egraph[self.classes[ci]].nodes.len() as u32;
-        self.propagate(&mut trial, (first..first + n).collect());
-        let result = self.resolve(&trial, root);
+        let propagated = self.propagate(&mut trial, (first..first + n).collect());
+        let result = propagated.and_then(|()| self.resolve(&trial, root));
         self.prepaid[ci] = false;
-        let (choice, cost2) = result?;
+        let Some((choice, cost2)) = result? else {
+            return Ok(None);
+        };
         let gain = cost - cost2;
-        (gain > 1e-12 * cost.abs()).then_some((gain, (trial, choice, cost2)))
+        Ok((gain > 1e-12 * cost.abs()).then_some((gain, (trial, choice, cost2))))
     }
 
-    /// The acyclic choice a state prefers, and its real DAG cost.
-    fn resolve(&self, state: &State, root: Id) -> Option<(HashMap<Id, usize>, f64)> {
+    /// The acyclic choice a state prefers, and its real DAG cost (`Ok(None)`: no acyclic
+    /// choice).
+    fn resolve(&mut self, state: &State, root: Id) -> Result<Option<Choice>, Stopped> {
         let candidates = |c: Id| -> Vec<usize> {
             let ci = self.dense[&c] as usize;
             let base = self.first_node[ci] as usize;
@@ -243,40 +297,50 @@ impl<'a> Dense<'a> {
             });
             order
         };
-        let choice = resolve(self.egraph, self.costs, root, &candidates)?;
+        let limit = self.budget.work.saturating_sub(self.sets.work);
+        let mut work = self.work;
+        let choice = resolve(self.egraph, self.costs, root, &candidates, &mut work, limit);
+        self.work = work;
+        let Some(choice) = choice else {
+            return match self.exhausted() {
+                Some(stop) => Err(stop),
+                None => Ok(None),
+            };
+        };
+        self.work += choice.len() as u64;
         let cost = dag_cost(self.egraph, self.costs, root, &choice);
-        Some((choice, cost))
+        Ok(Some((choice, cost)))
     }
 }
 
-/// Greedy DAG extraction with the sharing pass (within `budget`); `original` e-nodes
-/// (canonical) win ties, so equal-cost rewrites leave the graph as it was.
+/// Greedy DAG extraction with the sharing pass, within `budget`; `original` e-nodes
+/// (canonical) win ties, so equal-cost rewrites leave the graph as it was. `Err` when not even
+/// the first acyclic choice was found within the budget (`Ok(None)` inside: none exists).
 pub fn extract(
     egraph: &EGraph,
     costs: &NodeCosts,
     root: Id,
     original: &FxHashSet<TensorNode>,
-    budget: Duration,
-) -> Option<Extracted> {
-    let start = Instant::now();
-    let mut d = Dense::new(egraph, costs, original);
+    budget: Budget,
+) -> Result<Option<Outcome>, Stopped> {
+    let mut d = Dense::new(egraph, costs, original, budget);
     let mut state: State = (0..d.classes.len()).map(|_| None).collect();
     let leaves: VecDeque<u32> = (0..d.node_class.len())
         .filter(|&g| d.node_children[g].is_empty())
         .map(|g| g as u32)
         .collect();
-    d.propagate(&mut state, leaves);
-    let (mut choice, mut cost) = d.resolve(&state, root)?;
+    d.propagate(&mut state, leaves)?;
+    let Some((mut choice, mut cost)) = d.resolve(&state, root)? else {
+        return Ok(None);
+    };
 
     // Sharing pass over costly e-classes outside the solution that several e-classes use.
     // Lazy best-first: every candidate's gain is measured once; the best is re-measured
     // against the current solution and taken if it still beats the next one's (stale) gain,
     // so a layer merged from three wins over one merged from overlapping pairs.
+    let mut stopped = None;
     let mut heap: BinaryHeap<(Gain, u32)> = BinaryHeap::new();
     for ci in 0..d.classes.len() {
-        if start.elapsed() > budget {
-            break;
-        }
         let Some((g, _)) = &state[ci] else { continue };
         let own = d.node_cost[*g as usize];
         if own <= 0.0 || !own.is_finite() || choice.contains_key(&d.classes[ci]) {
@@ -289,20 +353,28 @@ pub fn extract(
         if users.len() < 2 {
             continue;
         }
-        if let Some((gain, _)) = d.trial(&state, ci, root, cost) {
-            heap.push((Gain(gain), ci as u32));
+        match d.trial(&state, ci, root, cost) {
+            Ok(Some((gain, _))) => heap.push((Gain(gain), ci as u32)),
+            Ok(None) => {}
+            Err(stop) => {
+                stopped = Some(stop);
+                break;
+            }
         }
     }
-    while let Some((_, ci)) = heap.pop() {
-        if start.elapsed() > budget {
-            break;
-        }
+    while stopped.is_none() {
+        let Some((_, ci)) = heap.pop() else { break };
         let ci = ci as usize;
         if choice.contains_key(&d.classes[ci]) {
             continue;
         }
-        let Some((gain, (trial, c2, cost2))) = d.trial(&state, ci, root, cost) else {
-            continue;
+        let (gain, (trial, c2, cost2)) = match d.trial(&state, ci, root, cost) {
+            Ok(Some(found)) => found,
+            Ok(None) => continue,
+            Err(stop) => {
+                stopped = Some(stop);
+                break;
+            }
         };
         if heap.peek().is_some_and(|(next, _)| next.0 > gain) {
             heap.push((Gain(gain), ci as u32));
@@ -313,5 +385,9 @@ pub fn extract(
         choice = c2;
         cost = cost2;
     }
-    Some(Extracted { choice, cost })
+    Ok(Some(Outcome {
+        extracted: Extracted { choice, cost },
+        work: d.spent(),
+        stopped,
+    }))
 }

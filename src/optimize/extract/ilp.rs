@@ -19,6 +19,9 @@ use good_lp::{
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+/// Steps the acyclic resolution of an ILP solution may take.
+const RESOLVE_STEPS: u64 = 50_000_000;
+
 /// What the ILP did, for the summary.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct IlpReport {
@@ -188,7 +191,7 @@ pub fn extract(
             v.sort_by(|&a, &b| costs.of(c)[a].total_cmp(&costs.of(c)[b]));
             v
         };
-        match resolve(egraph, costs, root, &candidates) {
+        match resolve(egraph, costs, root, &candidates, &mut 0, RESOLVE_STEPS) {
             Some(choice) => {
                 let cost = dag_cost(egraph, costs, root, &choice);
                 if cost < best.cost - 1e-12 * best.cost.abs() {

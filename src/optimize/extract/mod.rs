@@ -5,12 +5,14 @@
 //! residual network it overcounts by orders of magnitude and cannot see that a merged layer
 //! read by three slices is paid once. Two DAG-cost extractors:
 //! - [`greedy`]: bottom-up, each e-class keeping the set of costed e-classes of its best
-//!   sub-DAG (extraction-gym's greedy-DAG idea), so shared e-classes are counted once;
+//!   sub-DAG (extraction-gym's greedy-DAG idea), so shared e-classes are counted once; the
+//!   sets are persistent tries ([`costset`]) that share structure between versions;
 //! - [`ilp`]: an exact 0-1 program (good_lp with the pure-Rust microlp solver), time-limited,
 //!   warm-started from the greedy choice, with cycles cut lazily.
 //!
 //! Both end in [`resolve`], which turns per-e-class preferences into an acyclic choice.
 
+pub mod costset;
 pub mod greedy;
 pub mod ilp;
 
@@ -79,12 +81,14 @@ pub fn chosen_nodes(
 /// Turns preferences into an acyclic choice: a depth-first walk from the root that takes, in
 /// each e-class, the first candidate (in `candidates` order, finite cost only) whose children
 /// can all be chosen without reaching an e-class on the current path. `None` if no acyclic
-/// choice was found within a work budget.
+/// choice was found within `limit` steps of `work` (each step counted there).
 pub fn resolve(
     egraph: &EGraph,
     costs: &NodeCosts,
     root: Id,
     candidates: &dyn Fn(Id) -> Vec<usize>,
+    work: &mut u64,
+    limit: u64,
 ) -> Option<HashMap<Id, usize>> {
     struct Frame {
         class: Id,
@@ -106,11 +110,13 @@ pub fn resolve(
     let root = egraph.find(root);
     let mut stack = vec![frame(root)];
     on_path.insert(root);
-    let mut budget: u64 = 50_000_000;
     // Outcome of the frame just popped: Some(true) chosen, Some(false) failed.
     let mut outcome: Option<bool> = None;
     while let Some(top) = stack.last_mut() {
-        budget = budget.checked_sub(1)?;
+        *work += 1;
+        if *work > limit {
+            return None;
+        }
         match outcome.take() {
             Some(true) => top.child += 1,
             Some(false) => {

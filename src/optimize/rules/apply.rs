@@ -7,6 +7,7 @@ use super::{AttrSpec, Pat, RuleClass};
 use crate::graph::{infer_value, ElemKind, Op, ValueInfo, Visibility};
 use crate::optimize::analysis::{EGraph, Home, TensorAnalysis};
 use crate::optimize::language::{has_attributes, plain_op, Attrs, Real, TensorNode, TensorOp};
+use crate::optimize::provenance;
 use egg::{Applier, Id, PatternAst, SearchMatches, Subst, Symbol, Var};
 use std::collections::HashMap;
 
@@ -17,6 +18,8 @@ pub struct RuleApplier {
     pub class: RuleClass,
     /// Roots: the matched e-class (`None`) or a root variable of a multi-pattern.
     pub rhs: Vec<(Option<String>, Pat)>,
+    /// The left-hand sides, by root as `rhs` (to trace approximations through a match).
+    pub lhs: Vec<(Option<String>, Pat)>,
     pub conditions: Vec<Expr>,
     pub vars: HashMap<String, Var>,
 }
@@ -194,8 +197,18 @@ pub(crate) fn add_planned(
     home: Option<Home>,
     rule: Option<Symbol>,
 ) -> Id {
+    add_planned_root(egraph, planned, home, rule).0
+}
+
+/// Like [`add_planned`], also returning the root e-node when the plan made a new one.
+fn add_planned_root(
+    egraph: &mut EGraph,
+    planned: &Planned,
+    home: Option<Home>,
+    rule: Option<Symbol>,
+) -> (Id, Option<TensorNode>) {
     match planned {
-        Planned::Class(id) => *id,
+        Planned::Class(id) => (*id, None),
         Planned::Node { op, children, .. } => {
             let ids: Vec<Id> = children
                 .iter()
@@ -216,16 +229,16 @@ pub(crate) fn add_planned(
                 }
             };
             if let Some(id) = egraph.lookup(node.clone()) {
-                return id;
+                return (id, None);
             }
             let id = egraph.add(node.clone());
             if egraph[id].data.home.is_none() {
                 egraph[id].data.home = home;
             }
             if let Some(rule) = rule {
-                egraph.analysis.created.push((node, rule));
+                egraph.analysis.created.push((node.clone(), rule));
             }
-            id
+            (id, Some(node))
         }
     }
 }
@@ -238,16 +251,49 @@ impl RuleApplier {
             Ok(None) => return Vec::new(),
             Err(reason) => return self.bug(egraph, reason),
         };
+        let origins = self.origins(egraph, eclass, subst);
         let mut changed = Vec::new();
-        for (target, planned) in plans {
+        for ((target, planned), origin) in plans.into_iter().zip(origins) {
             let home = egraph[target].data.home;
-            let id = add_planned(egraph, &planned, home, Some(self.name));
+            let (id, new_root) = add_planned_root(egraph, &planned, home, Some(self.name));
+            if let Some(rule) = origin {
+                match new_root {
+                    Some(node) => provenance::mark(egraph, node, rule),
+                    None if egraph.find(id) != egraph.find(target) => {
+                        provenance::mark_classes(egraph, id, target, rule)
+                    }
+                    None => {}
+                }
+            }
             // Justified by the rule, so that explanations (equivalence proofs) name it.
             if egraph.union_trusted(target, id, self.name) {
                 changed.push(target);
             }
         }
         changed
+    }
+
+    /// Per right-hand-side root, the approximate rule its value comes from, if any: this rule
+    /// when it is approximate, else what the match inherits (see [`provenance`]).
+    fn origins(&self, egraph: &EGraph, eclass: Id, subst: &Subst) -> Vec<Option<Symbol>> {
+        if self.class == RuleClass::Approx {
+            return vec![Some(self.name); self.rhs.len()];
+        }
+        if egraph.analysis.approximate.is_empty() {
+            return vec![None; self.rhs.len()];
+        }
+        let marks = provenance::marked(egraph);
+        self.rhs
+            .iter()
+            .map(|(root, _)| {
+                let (_, pat) = self.lhs.iter().find(|(r, _)| r == root)?;
+                let class = match root {
+                    None => eclass,
+                    Some(v) => *subst.get(*self.vars.get(v)?)?,
+                };
+                provenance::inherited(egraph, &marks, pat, class, subst, &self.vars).flatten()
+            })
+            .collect()
     }
 
     /// The checked right-hand sides of one match with the e-classes they join; `None` when a

@@ -29,7 +29,9 @@
 //!   only.
 //! - Multi-pattern rules name their roots on both sides, separated by `;`:
 //!   `lhs ?a = (linear ?x ?w1); ?b = (linear ?x ?w2)` and `rhs ?a = ...; ?b = ...`. They run in
-//!   the first iterations only (see [`super::Limits::multi_iterations`]).
+//!   the first iterations only (see [`super::Limits::multi_iterations`]). Their patterns must
+//!   share a variable (`?x`): matches are joined on it by a hash index (see [`join`]), so
+//!   siblings meet only when they read the same input.
 //!
 //! Every right-hand side is built with its shapes inferred before anything enters the e-graph;
 //! a match whose right-hand side does not fit is skipped, and one whose value differs from the
@@ -37,6 +39,7 @@
 
 mod apply;
 pub mod expr;
+mod join;
 mod parse;
 
 pub use apply::RuleApplier;
@@ -47,7 +50,7 @@ pub use parse::RuleDef;
 use super::analysis::{EGraph, TensorAnalysis};
 use super::language::{has_attributes, Real, TensorNode, TensorOp};
 use crate::graph::Op;
-use egg::{ENodeOrVar, Id, MultiPattern, Pattern, PatternAst, RecExpr, Rewrite, Subst, Var};
+use egg::{ENodeOrVar, Id, Pattern, PatternAst, RecExpr, Rewrite, Subst, Var};
 use expr::{BinOp, Expr};
 use std::collections::HashMap;
 use std::fmt;
@@ -548,9 +551,9 @@ fn compile(def: &RuleDef) -> Result<(Rewrite<TensorNode, TensorAnalysis>, RuleAp
             let name = root.as_ref().expect("multi roots are named");
             let v: Var = format!("?{name}").parse().expect("valid variable");
             vars.insert(name.clone(), v);
-            asts.push((v, ast));
+            asts.push((v, Pattern::new(ast)));
         }
-        Err(MultiPattern::new(asts))
+        Err(join::JoinPattern::new(asts)?)
     } else {
         let mut ast = RecExpr::default();
         compile_lhs(&def.lhs[0].1, &mut ast, &mut vars, &mut conditions);
@@ -561,6 +564,7 @@ fn compile(def: &RuleDef) -> Result<(Rewrite<TensorNode, TensorAnalysis>, RuleAp
         name: def.name.as_str().into(),
         class: def.class,
         rhs: def.rhs.clone(),
+        lhs: def.lhs.clone(),
         conditions,
         vars,
     };
