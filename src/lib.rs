@@ -17,5 +17,6 @@ pub mod interpret;
 pub mod optimize;
 pub mod profile;
 pub mod report;
+pub mod suggest;
 pub mod validate;
 pub mod zoo;
