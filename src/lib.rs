@@ -20,5 +20,6 @@ pub mod output;
 pub mod profile;
 pub mod report;
 pub mod request;
+pub mod suggest;
 pub mod validate;
 pub mod zoo;

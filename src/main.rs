@@ -1,9 +1,9 @@
 //! The `hawkeye` command line: argument parsing and dispatch only.
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
-use hawkeye_mpc::cost::{self, CostModel};
+use hawkeye_mpc::cost::CostModel;
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
 use hawkeye_mpc::optimize::soundness::{self, CheckOptions};
@@ -12,8 +12,11 @@ use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
 use hawkeye_mpc::validate;
-use hawkeye_mpc::zoo::{self, ZooOptions};
+use hawkeye_mpc::zoo::ZooOptions;
 use std::path::PathBuf;
+
+mod cli;
+use cli::output::{emit, CheckFailed};
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +37,11 @@ network costs under secure multi-party computation frameworks, and where they ar
   hawkeye export resnet18 --batch 4 -o resnet18.json
   hawkeye optimize resnet18 --framework semi2k --weights public -o resnet18-opt.onnx
   hawkeye equiv model.onnx model_quad_gelu.onnx --framework crypten --tolerance 0.1
-  hawkeye check-rules my.rules"
+  hawkeye check-rules my.rules
+
+Exit status (every command): 0 success; 1 a check that ran and failed (equiv: the models \
+differ; check-rules: a rule fails; optimize: the result differs from the input); 2 a usage or \
+input error; equiv also exits 3 for \"approximately equal within --tolerance\"."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,9 +51,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// List the built-in models with parameter and MAC counts.
-    Models,
-    /// List the built-in frameworks (cost models) with their parameters and provenance.
-    Frameworks,
+    Models(cli::catalog::ModelsArgs),
+    /// List the built-in frameworks (cost models), or one framework's details.
+    #[command(
+        after_help = "Examples:\n  hawkeye frameworks\n  hawkeye frameworks spu-aby3\n  hawkeye frameworks --format json"
+    )]
+    Frameworks(cli::catalog::FrameworksArgs),
+    /// Print a shell completion script: hawkeye completions bash > ~/.local/share/bash-completion/completions/hawkeye
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Show a model's nodes: module path, op, shapes, visibility, parameters.
     #[command(
         after_help = "Examples:\n  hawkeye show lenet5\n  hawkeye show model.json --format json"
@@ -75,35 +90,14 @@ enum Command {
     /// Profile a model's communication under one framework.
     #[command(after_help = "Examples:
   hawkeye profile resnet50 --framework spu-semi2k
+  hawkeye profile resnet50 -f crypten --format layers
+  hawkeye profile resnet50 -f crypten --full --units bits
   hawkeye profile mlp --framework crypten --weights public --group-by primitive
   hawkeye profile lenet5 --framework my_framework.toml --set ring=32 --format json
   hawkeye profile bert-tiny --framework semi2k --depth 3 --top 5 --flamegraph bert.svg
   hawkeye profile mlp --framework semi2k --train --batch 32 --group-by phase
   hawkeye profile vgg16 --framework semi2k --train --optimizer adam --loss mse")]
-    Profile {
-        /// Zoo model name or model file (.json, .onnx)
-        model: String,
-        #[command(flatten)]
-        zoo: ZooArgs,
-        #[command(flatten)]
-        costing: CostArgs,
-        #[command(flatten)]
-        train: TrainArgs,
-        /// How to arrange the costs.
-        #[arg(long, value_enum, default_value_t = GroupArg::Module)]
-        group_by: GroupArg,
-        /// Show this many levels of the tree.
-        #[arg(long)]
-        depth: Option<usize>,
-        /// Show the K costliest children of each node.
-        #[arg(long)]
-        top: Option<usize>,
-        #[arg(long, value_enum, default_value_t = ProfileFormat::Tree)]
-        format: ProfileFormat,
-        /// Also write an SVG flame graph (online bits) to this file.
-        #[arg(long, value_name = "FILE.svg")]
-        flamegraph: Option<PathBuf>,
-    },
+    Profile(cli::profile::ProfileArgs),
     /// Rewrite a model into an equivalent one that communicates less (e-graph optimization).
     #[command(after_help = "Examples:
   hawkeye optimize resnet50 --framework spu-semi2k --weights public -o resnet50-opt.json
@@ -203,22 +197,9 @@ Examples:
     },
     /// Compare a model's communication across frameworks.
     #[command(
-        after_help = "Examples:\n  hawkeye compare resnet18\n  hawkeye compare mlp --frameworks crypten,spu-semi2k"
+        after_help = "Examples:\n  hawkeye compare resnet18\n  hawkeye compare mlp --frameworks crypten,spu-semi2k --network wan\n  hawkeye compare resnet50 --set ring=64 --format csv\n  hawkeye compare lenet5 --train --optimizer adam --format json"
     )]
-    Compare {
-        /// Zoo model name or model file (.json, .onnx)
-        model: String,
-        #[command(flatten)]
-        zoo: ZooArgs,
-        /// Frameworks to compare: `all` or a comma-separated list.
-        #[arg(long, default_value = "all")]
-        frameworks: String,
-        /// Weight visibility (default: each framework's own).
-        #[arg(long, value_enum)]
-        weights: Option<WeightsArg>,
-        #[command(flatten)]
-        train: TrainArgs,
-    },
+    Compare(cli::compare::CompareArgs),
     /// Check that a variant of a model computes what the original does, and what it saves.
     #[command(
         long_about = "Checks that VARIANT computes what ORIGINAL computes, and compares their \
@@ -230,8 +211,8 @@ values its model file stores (ONNX weights), else by name to the original's valu
 from the seed. Outputs are compared on --samples random samples in f64 and in the framework's \
 fixed-point arithmetic (its ring/frac, else 64/16).
 
-Exit status: 0 equivalent (largest relative f64 error <= 1e-9), 1 approximately equal (<= \
---tolerance), 2 different, or the models could not be compared (an error).",
+Exit status: 0 equivalent (largest relative f64 error <= 1e-9), 1 different, 2 a usage or \
+input error (the models could not be compared), 3 approximately equal (<= --tolerance).",
         after_help = "Examples:
   hawkeye equiv model.json model_rewritten.json --framework crypten
   hawkeye equiv bert.onnx bert_quad_gelu.onnx -f crypten --dim batch_size=1 --dim sequence=16 --tolerance 0.5"
@@ -258,7 +239,7 @@ Exit status: 0 equivalent (largest relative f64 error <= 1e-9), 1 approximately 
         /// Seed of the first sample (sample i uses SEED + i).
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Largest relative f64 error for "approximately equal" (exit status 1).
+        /// Largest relative f64 error for "approximately equal" (exit status 3).
         #[arg(long, default_value_t = 1e-2)]
         tolerance: f64,
     },
@@ -403,14 +384,6 @@ enum ShowFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum ProfileFormat {
-    Tree,
-    Json,
-    Csv,
-    Folded,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
 enum GroupArg {
     Module,
     Op,
@@ -507,16 +480,18 @@ fn profile(
 /// Runs a command; `Ok` holds the exit status.
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Models => print!("{}", report::catalog::models(zoo::MODELS)),
-        Command::Frameworks => {
-            let models = cost::builtin_frameworks()?;
-            print!("{}", report::catalog::frameworks(&models));
+        Command::Models(args) => return cli::catalog::models(args),
+        Command::Frameworks(args) => return cli::catalog::frameworks(args),
+        Command::Completions { shell } => {
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "hawkeye", &mut text);
+            emit(&String::from_utf8_lossy(&text))?;
         }
         Command::Show { model, zoo, format } => {
             let g = zoo.load(&model)?;
             match format {
-                ShowFormat::Table => print!("{}", report::graph::table(&g)),
-                ShowFormat::Json => println!("{}", report::graph::json(&g)),
+                ShowFormat::Table => emit(&report::graph::table(&g))?,
+                ShowFormat::Json => emit(&format!("{}\n", report::graph::json(&g)))?,
             }
         }
         Command::Export { model, zoo, output } => {
@@ -524,43 +499,7 @@ fn run(cli: Cli) -> Result<i32> {
             frontend::write_model(&g, &output)?;
             eprintln!("wrote {} ({} nodes)", output.display(), g.len());
         }
-        Command::Profile {
-            model,
-            zoo,
-            costing,
-            train,
-            group_by,
-            depth,
-            top,
-            format,
-            flamegraph,
-        } => {
-            let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
-            let g = zoo.load(&model)?;
-            let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
-            let g = train.graph(&g, &cm)?;
-            let (p, vis) = profile(&g, &cm, costing.weights)?;
-            let tree = p.attribution(group_by.into());
-            let view = report::profile::View {
-                depth,
-                top,
-                network,
-                weights: vis.to_string(),
-            };
-            match format {
-                ProfileFormat::Tree => print!("{}", report::profile::text(&p, &tree, &view)),
-                ProfileFormat::Json => println!("{}", report::profile::json(&p, &tree, &view)),
-                ProfileFormat::Csv => print!("{}", report::profile::csv(&tree)),
-                ProfileFormat::Folded => print!("{}", report::flame::folded(&tree)),
-            }
-            if let Some(path) = flamegraph {
-                let title = format!("{} under {} (online bits)", p.model, p.framework);
-                let svg = report::flame::svg(&tree, &title).map_err(anyhow::Error::msg)?;
-                hawkeye_mpc::output::write(&path, svg)
-                    .with_context(|| format!("{}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-        }
+        Command::Profile(args) => return cli::profile::run(args),
         Command::Optimize {
             model,
             zoo,
@@ -588,7 +527,7 @@ fn run(cli: Cli) -> Result<i32> {
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
-            let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
+            let cm = cli::framework::load(&costing.framework, &parse_overrides(&costing.set)?)?;
             let vis = costing
                 .weights
                 .map(Visibility::from)
@@ -651,27 +590,30 @@ fn run(cli: Cli) -> Result<i32> {
                 places: 4,
             };
             match format {
-                ShowFormat::Table => print!(
-                    "{}",
-                    report::optimize::text(&out, &rule_set, &view, check.as_ref())
-                ),
-                ShowFormat::Json => println!(
-                    "{}",
+                ShowFormat::Table => emit(&report::optimize::text(
+                    &out,
+                    &rule_set,
+                    &view,
+                    check.as_ref(),
+                ))?,
+                ShowFormat::Json => emit(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&report::optimize::json(
                         &out,
                         &rule_set,
                         &view,
                         check.as_ref()
                     ))?
-                ),
+                ))?,
             }
             if check
                 .as_ref()
                 .is_some_and(|c| !c.agrees && c.tolerance.is_some())
             {
-                bail!(
-                    "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written"
-                );
+                return Err(CheckFailed(
+                    "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written".into(),
+                )
+                .into());
             }
             if let Some(budget) = &max_error {
                 if !out.unchanged {
@@ -688,13 +630,14 @@ fn run(cli: Cli) -> Result<i32> {
             }
             if let Some(path) = flamegraph_diff {
                 let title = format!(
-                    "{} under {}: optimized vs input (online bits; red grew, blue shrank)",
+                    "{} under {}: optimized vs input (online bytes; red grew, blue shrank)",
                     out.before.model, out.before.framework
                 );
                 let svg = report::flame::diff_svg(
                     &out.before.attribution(GroupBy::Module),
                     &out.after.attribution(GroupBy::Module),
                     &title,
+                    report::numbers::Units::Bytes,
                 )
                 .map_err(anyhow::Error::msg)?;
                 hawkeye_mpc::output::write(&path, svg)
@@ -730,50 +673,23 @@ fn run(cli: Cli) -> Result<i32> {
             };
             let checks = soundness::check_rules(&rule_set, &options);
             match format {
-                ShowFormat::Table => print!("{}", report::soundness::text(&checks, &options)),
-                ShowFormat::Json => println!(
-                    "{}",
+                ShowFormat::Table => emit(&report::soundness::text(&checks, &options))?,
+                ShowFormat::Json => emit(&format!(
+                    "{}\n",
                     serde_json::to_string_pretty(&report::soundness::json(&checks, &options))?
-                ),
+                ))?,
             }
             let failed = checks.iter().filter(|c| c.failed()).count();
             if failed > 0 {
-                bail!(
+                return Err(CheckFailed(format!(
                     "{failed} rule{} fail{} the check",
                     if failed == 1 { "" } else { "s" },
                     if failed == 1 { "s" } else { "" }
-                );
+                ))
+                .into());
             }
         }
-        Command::Compare {
-            model,
-            zoo,
-            frameworks,
-            weights,
-            train,
-        } => {
-            let g = zoo.load(&model)?;
-            let models: Vec<CostModel> = if frameworks == "all" {
-                cost::builtin_frameworks()?
-            } else {
-                frameworks
-                    .split(',')
-                    .map(|f| cost::load_framework(f.trim(), &[]))
-                    .collect::<Result<_, _>>()?
-            };
-            let rows: Vec<report::compare::CompareRow> = models
-                .iter()
-                .map(|m| {
-                    let r = train
-                        .graph(&g, m)
-                        .and_then(|g| profile(&g, m, weights))
-                        .map(|(p, _)| p)
-                        .map_err(|e| format!("{e:#}"));
-                    (m.framework.name.clone(), r)
-                })
-                .collect();
-            print!("{}", report::compare::table(&rows));
-        }
+        Command::Compare(args) => return cli::compare::run(args),
         Command::Equiv {
             original,
             variant,
@@ -788,9 +704,8 @@ fn run(cli: Cli) -> Result<i32> {
             if !(tolerance.is_finite() && tolerance >= 0.0) {
                 bail!("--tolerance must be a non-negative number");
             }
-            let cm = cost::load_framework(&framework, &parse_overrides(&set)?)?;
-            let load = |m: &str| zoo.load(m).with_context(|| format!("cannot load '{m}'"));
-            let (g0, g1) = (load(&original)?, load(&variant)?);
+            let cm = cli::framework::load(&framework, &parse_overrides(&set)?)?;
+            let (g0, g1) = (zoo.load(&original)?, zoo.load(&variant)?);
             let options = validate::EquivOptions {
                 samples,
                 seed,
@@ -800,41 +715,22 @@ fn run(cli: Cli) -> Result<i32> {
                     .unwrap_or(cm.framework.default_weights),
             };
             let r = validate::check_equivalence(&g0, &g1, &cm, &options)?;
-            print!("{}", report::equiv::text(&r, &original, &variant));
+            emit(&report::equiv::text(&r, &original, &variant))?;
             return Ok(r.verdict.exit_code());
         }
     }
-    Ok(0)
+    Ok(cli::output::OK)
 }
 
-/// An error and its causes in one line, each cause once: library errors already quote their
-/// cause in their own message.
-fn message(e: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            if !out.is_empty() {
-                out.push_str(": ");
-            }
-            out.push_str(&text);
-        }
-    }
-    out
-}
-
+/// Exit statuses (`cli::output`): 0 ok, 1 a failed check, 2 a usage or input error (and 3
+/// for `equiv`'s "approximately equal").
 fn main() {
     let cli = Cli::parse();
-    // `equiv` keeps 1 for "approximately equal": a comparison that cannot be made is status 2.
-    let error_status = match cli.command {
-        Command::Equiv { .. } => 2,
-        _ => 1,
-    };
     match run(cli) {
         Ok(status) => std::process::exit(status),
         Err(e) => {
-            eprintln!("error: {}", message(&e));
-            std::process::exit(error_status);
+            eprintln!("error: {}", cli::output::error_text(&e));
+            std::process::exit(cli::output::exit_status(&e));
         }
     }
 }

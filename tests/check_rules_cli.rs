@@ -169,7 +169,7 @@ fn broken_files_are_reported() {
     )
     .unwrap();
     let (code, _, stderr) = hawkeye(&["check-rules", file.to_str().unwrap()]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(2), "an unreadable rule file is an input error");
     assert!(
         stderr.contains(&format!("{}:3: unknown op 'rleu'", file.display())),
         "{stderr}"

@@ -21,8 +21,16 @@ pub enum LoadError {
         name: String,
         source: crate::graph::GraphError,
     },
-    #[error("'{0}' is neither a zoo model (see `hawkeye models`) nor a .json or .onnx model file")]
-    Unknown(String),
+    #[error("'{name}' is neither a zoo model nor a model file.{suggestion} See `hawkeye models` for the zoo, or give a path to a .onnx or .json file.")]
+    Unknown { name: String, suggestion: String },
+    #[error("{file}: no such file; check the path (model files are .onnx or .json).")]
+    Missing { file: String },
+    #[error("{file}: is a directory, not a model file; give the .onnx or .json file inside it.")]
+    Directory { file: String },
+    #[error("{file}: is a PyTorch checkpoint, which hawkeye cannot read; export it with torch.onnx.export(model, example_input, \"model.onnx\") and profile the .onnx file.")]
+    Checkpoint { file: String },
+    #[error("{file}: not a model format hawkeye reads ({what}); give a .onnx file (torch.onnx.export writes one) or a native .json file.")]
+    Format { file: String, what: String },
     #[error("{file}: cannot write this format (give a .json or .onnx file)")]
     UnknownOutput { file: String },
 }
@@ -43,10 +51,44 @@ pub fn load_model(spec: &str, options: &LoadOptions) -> Result<Graph, LoadError>
         });
     }
     let path = Path::new(spec);
-    match extension(path).as_deref() {
-        Some("json") => Ok(json::read_file(path)?),
-        Some("onnx") => Ok(onnx::import_file(path, &options.dims)?),
-        _ => Err(LoadError::Unknown(spec.to_string())),
+    let file = spec.to_string();
+    let ext = extension(path);
+    if path.is_dir() {
+        return Err(LoadError::Directory { file });
+    }
+    match ext.as_deref() {
+        Some("pt" | "pth" | "ckpt" | "bin" | "safetensors") => {
+            return Err(LoadError::Checkpoint { file })
+        }
+        Some("json" | "onnx") if !path.exists() => return Err(LoadError::Missing { file }),
+        Some("json") => return Ok(json::read_file(path)?),
+        Some("onnx") => {
+            let mut g = onnx::import_file(path, &options.dims)?;
+            // torch.onnx.export names every graph `torch_jit` (or `main_graph`): the file
+            // name says more.
+            if ["", "torch_jit", "main_graph"].contains(&g.name.as_str()) {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    g.name = stem.to_string();
+                }
+            }
+            return Ok(g);
+        }
+        _ => {}
+    }
+    match ext {
+        _ if path.exists() => Err(LoadError::Format {
+            file,
+            what: match ext {
+                Some(e) => format!("a .{e} file"),
+                None => "no file extension".to_string(),
+            },
+        }),
+        Some(_) => Err(LoadError::Missing { file }),
+        None if spec.contains(['/', '\\']) => Err(LoadError::Missing { file }),
+        None => Err(LoadError::Unknown {
+            name: file,
+            suggestion: crate::suggest::did_you_mean(spec, zoo::MODELS.iter().map(|m| m.name)),
+        }),
     }
 }
 

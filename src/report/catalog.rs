@@ -3,70 +3,189 @@
 use crate::cost::CostModel;
 use crate::graph::shape_string;
 use crate::zoo::{ZooModel, ZooOptions};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use comfy_table::{
+    presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table, Width,
+};
+use serde_json::{json, Value};
+
+/// Width the catalog tables are wrapped to.
+const TABLE_WIDTH: u16 = 100;
+
+/// One zoo model at default options.
+struct ModelFacts {
+    name: &'static str,
+    params: Result<(u64, u64, String), String>,
+    knobs: &'static str,
+    description: &'static str,
+}
+
+fn facts(m: &ZooModel) -> ModelFacts {
+    let params = (m.build)(&ZooOptions::default())
+        .map(|g| {
+            let input = g
+                .node_ids()
+                .find(|&id| matches!(g.node(id).op, crate::graph::Op::Input))
+                .map(|id| shape_string(&g.node(id).value.shape))
+                .unwrap_or_default();
+            (g.parameter_count(), g.mac_count(), input)
+        })
+        .map_err(|e| e.to_string());
+    ModelFacts {
+        name: m.name,
+        params,
+        knobs: m.knobs,
+        description: m.description,
+    }
+}
+
+fn narrow_table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(TABLE_WIDTH);
+    t.set_header(header.to_vec());
+    if let Some(name) = t.column_mut(0) {
+        name.set_constraint(ColumnConstraint::ContentWidth);
+    }
+    t
+}
 
 /// The zoo at default options: name, parameters, MACs, input shape, knobs, description.
 pub fn models(models: &[ZooModel]) -> String {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header(["model", "params", "MACs", "input", "knobs", "description"]);
-    for m in models {
-        let (params, macs, input) = match (m.build)(&ZooOptions::default()) {
-            Ok(g) => {
-                let input = g
-                    .node_ids()
-                    .find(|&id| matches!(g.node(id).op, crate::graph::Op::Input))
-                    .map(|id| shape_string(&g.node(id).value.shape))
-                    .unwrap_or_default();
-                (
-                    group_digits(g.parameter_count()),
-                    group_digits(g.mac_count()),
-                    input,
-                )
-            }
+    let mut t = narrow_table(&["model", "params", "MACs", "input", "knobs", "description"]);
+    for f in models.iter().map(facts) {
+        let (params, macs, input) = match f.params {
+            Ok((p, m, i)) => (group_digits(p), group_digits(m), i),
             Err(e) => (format!("error: {e}"), String::new(), String::new()),
         };
         t.add_row([
-            m.name.to_string(),
+            f.name.to_string(),
             params,
             macs,
             input,
-            m.knobs.to_string(),
-            m.description.to_string(),
+            f.knobs.to_string(),
+            f.description.to_string(),
         ]);
     }
     format!("{t}\n")
 }
 
-/// Frameworks with their parameters and provenance.
+/// The zoo as JSON: one object per model at default options.
+pub fn models_json(models: &[ZooModel]) -> String {
+    let items: Vec<Value> = models
+        .iter()
+        .map(facts)
+        .map(|f| {
+            let mut v = json!({
+                "name": f.name,
+                "knobs": f.knobs,
+                "description": f.description,
+            });
+            match f.params {
+                Ok((params, macs, input)) => {
+                    v["parameters"] = json!(params);
+                    v["macs"] = json!(macs);
+                    v["input_shape"] = json!(input);
+                }
+                Err(e) => v["error"] = json!(e),
+            }
+            v
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).expect("serialisable") + "\n"
+}
+
+/// Frameworks, one line each: name, aliases, parties, default weights, description
+/// (`hawkeye frameworks NAME` has the rest).
 pub fn frameworks(models: &[CostModel]) -> String {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED);
-    t.set_header([
-        "framework",
-        "aliases",
-        "parties",
-        "weights",
-        "parameters",
-        "provenance",
-    ]);
+    let mut t = narrow_table(&["framework", "aliases", "parties", "weights", "description"]);
+    if let Some(aliases) = t.column_mut(1) {
+        aliases.set_constraint(ColumnConstraint::UpperBoundary(Width::Fixed(16)));
+    }
     for m in models {
-        let params = m
-            .params
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ");
         t.add_row([
-            format!("{}\n{}", m.framework.name, m.framework.description),
+            m.framework.name.clone(),
             m.framework.aliases.join(", "),
             m.parties().to_string(),
             m.framework.default_weights.to_string(),
-            params,
-            m.framework.provenance.clone(),
+            m.framework.description.clone(),
         ]);
     }
-    format!("{t}\n")
+    format!("{t}\nDetails of one (parameters, rounds, provenance): hawkeye frameworks NAME\n")
+}
+
+/// Everything about one framework, one field per paragraph.
+pub fn framework(m: &CostModel) -> String {
+    let f = &m.framework;
+    let params = m
+        .params
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let fields = [
+        ("framework", f.name.clone()),
+        ("aliases", f.aliases.join(", ")),
+        ("description", f.description.clone()),
+        ("parties", m.parties().to_string()),
+        ("weights", format!("{} by default", f.default_weights)),
+        (
+            "parameters",
+            format!("{params} (change with --set NAME=VALUE)"),
+        ),
+        ("a round is", f.rounds.clone()),
+        ("provenance", f.provenance.clone()),
+        ("file", m.file.clone()),
+    ];
+    let mut out = String::new();
+    for (name, value) in fields {
+        out.push_str(&format!("{name:<12} {}\n", wrap(&value, 86, 13)));
+    }
+    out
+}
+
+/// Frameworks as JSON, every field of `framework`.
+pub fn frameworks_json(models: &[CostModel]) -> String {
+    let items: Vec<Value> = models
+        .iter()
+        .map(|m| {
+            let f = &m.framework;
+            let params: serde_json::Map<String, Value> = m
+                .params
+                .iter()
+                .map(|(n, v)| (n.clone(), json!(v)))
+                .collect();
+            json!({
+                "name": f.name,
+                "aliases": f.aliases,
+                "description": f.description,
+                "parties": m.parties(),
+                "default_weights": f.default_weights.to_string(),
+                "parameters": params,
+                "rounds": f.rounds,
+                "provenance": f.provenance,
+                "file": m.file,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).expect("serialisable") + "\n"
+}
+
+/// `text` wrapped at `width` columns, continuation lines indented by `indent`.
+fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line");
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines.join(&format!("\n{:indent$}", ""))
 }
 
 /// The zoo as JSON: a list of `{name, description, knobs}`.

@@ -6,24 +6,25 @@ pub mod compare;
 pub mod equiv;
 pub mod flame;
 pub mod graph;
+pub mod layers;
+pub mod numbers;
 pub mod optimize;
 pub mod profile;
 pub mod progress;
 pub mod soundness;
 
-/// Bytes from bits, with a decimal unit (`1.94 MB`).
+/// Bytes from bits, with a decimal unit up to TB (`1.94 MB`).
 pub fn bytes(bits: f64) -> String {
-    let b = bits / 8.0;
-    let (value, unit) = if b >= 1e9 {
-        (b / 1e9, "GB")
-    } else if b >= 1e6 {
-        (b / 1e6, "MB")
-    } else if b >= 1e3 {
-        (b / 1e3, "KB")
+    numbers::Units::Bytes.amount(bits)
+}
+
+/// A CSV field, quoted (with inner quotes doubled) when it holds a comma, quote or newline.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        return format!("{b:.0} B");
-    };
-    format!("{value:.2} {unit}")
+        s.to_string()
+    }
 }
 
 /// Seconds with a unit (`45.60 ms`, `1.23 s`, `2.50 h`, `3.10 d`).

@@ -1,7 +1,9 @@
-//! `hawkeye profile` output: a human tree with units and shares, JSON (schema in the README)
-//! and CSV.
+//! `hawkeye profile` output: the default overview (totals, phases, top-level modules, the
+//! costliest layers), the full tree with units and shares, JSON (schema in the README) and CSV.
 
-use super::{bytes, percent, seconds};
+use super::layers::LayerRow;
+use super::numbers::{Rounds, Units};
+use super::{percent, seconds};
 use crate::cost::Cost;
 use crate::profile::{AttributionNode, Network, Profile};
 use serde_json::{json, Value};
@@ -17,12 +19,24 @@ pub struct View {
     pub network: Network,
     /// Weight visibility the profile assumed (for the header).
     pub weights: String,
+    /// Unit of communication in text and CSV (JSON keeps bits).
+    pub units: Units,
+    /// What one round is for the framework (its cost model's `rounds`), for the footnote on
+    /// rounds that are means.
+    pub rounds_meaning: String,
 }
 
-/// Totals block shared by the text and JSON renderings.
-fn summary(p: &Profile, view: &View) -> String {
+/// Layers listed in the overview.
+const OVERVIEW_LAYERS: usize = 10;
+/// Top-level modules listed in the overview (the rest summed in one line).
+const OVERVIEW_MODULES: usize = 12;
+
+/// Totals block shared by the text renderings.
+fn summary(p: &Profile, view: &View, rounds: Rounds) -> String {
     let t = &p.total;
     let net = &view.network;
+    let u = view.units;
+    let r = |x: f64| rounds.fmt(x);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -31,32 +45,32 @@ fn summary(p: &Profile, view: &View) -> String {
     );
     let _ = writeln!(
         s,
-        "  online   {:>10}  {:>6} rounds (critical path {})  time {}",
-        bytes(t.online_bits),
-        t.online_rounds,
-        p.critical_path_rounds,
+        "  online   {:>10}  {:>8} rounds (critical path {})  network time {}",
+        u.amount(t.online_bits),
+        r(t.online_rounds),
+        r(p.critical_path_rounds),
         seconds(net.online_seconds(t))
     );
     let _ = writeln!(
         s,
-        "  offline  {:>10}  {:>6} rounds  time {}",
-        bytes(t.offline_bits),
-        t.offline_rounds,
+        "  offline  {:>10}  {:>8} rounds  network time {}",
+        u.amount(t.offline_bits),
+        r(t.offline_rounds),
         seconds(net.offline_seconds(t))
     );
     if !p.setup.is_zero() {
         let _ = writeln!(
             s,
-            "  setup    {:>10}  {:>6} rounds (one-time, not in the totals above)",
-            bytes(p.setup.online_bits),
-            p.setup.online_rounds
+            "  setup    {:>10}  {:>8} rounds (one-time, not in the totals above)",
+            u.amount(p.setup.online_bits),
+            r(p.setup.online_rounds)
         );
     }
     let parties: Vec<String> = t
         .party_online_bits
         .iter()
         .enumerate()
-        .map(|(i, b)| format!("P{i} {}", bytes(*b)))
+        .map(|(i, b)| format!("P{i} {}", u.amount(*b)))
         .collect();
     let _ = writeln!(s, "  online per party: {}", parties.join(", "));
     let phases = p.phases();
@@ -68,10 +82,10 @@ fn summary(p: &Profile, view: &View) -> String {
         for (phase, c) in rows {
             let _ = writeln!(
                 s,
-                "  {:<8} {:>10}  {:>6} rounds  {}",
+                "  {:<8} {:>10}  {:>8} rounds  {}",
                 phase,
-                bytes(c.online_bits),
-                c.online_rounds,
+                u.amount(c.online_bits),
+                r(c.online_rounds),
                 percent(c.online_bits, t.online_bits)
             );
         }
@@ -79,34 +93,112 @@ fn summary(p: &Profile, view: &View) -> String {
     s
 }
 
-/// The human rendering: totals, then the attribution tree.
+/// The rounds style of everything a text view prints.
+fn rounds_style(p: &Profile, tree: &AttributionNode) -> Rounds {
+    Rounds::of([
+        p.total.online_rounds,
+        p.total.offline_rounds,
+        p.setup.online_rounds,
+        p.critical_path_rounds,
+    ])
+    .or(Rounds::of_tree(tree))
+}
+
+fn footnote(p: &Profile, view: &View, rounds: Rounds, out: &mut String) {
+    if let Some(note) = rounds.footnote(&p.framework, &view.rounds_meaning) {
+        let _ = writeln!(out, "\n{note}");
+    }
+}
+
+/// The human tree: totals, then the attribution tree to `view.depth` and `view.top`.
 pub fn text(p: &Profile, tree: &AttributionNode, view: &View) -> String {
-    let mut out = summary(p, view);
+    let rounds = rounds_style(p, tree);
+    let mut out = summary(p, view, rounds);
     out.push('\n');
+    tree_rows(tree, view, rounds, &mut out);
+    footnote(p, view, rounds, &mut out);
+    out
+}
+
+/// The default view, about a screen: totals, phases, the top-level modules and the costliest
+/// layers (`layers`, from [`super::layers::rows`]).
+pub fn overview(p: &Profile, tree: &AttributionNode, layers: &[LayerRow], view: &View) -> String {
+    let rounds = rounds_style(p, tree);
+    let mut out = summary(p, view, rounds);
+    out.push('\n');
+    let top_level = View {
+        depth: Some(1),
+        top: Some(OVERVIEW_MODULES),
+        ..view.clone()
+    };
+    tree_rows(tree, &top_level, rounds, &mut out);
+    let mut costliest: Vec<&LayerRow> =
+        layers.iter().filter(|l| l.cost.online_bits > 0.0).collect();
+    costliest.sort_by(|a, b| b.cost.online_bits.total_cmp(&a.cost.online_bits));
+    costliest.truncate(OVERVIEW_LAYERS);
+    if !costliest.is_empty() {
+        let names: Vec<String> = costliest.iter().map(|l| l.name()).collect();
+        let title = format!("costliest {} layers (online)", costliest.len());
+        let width = names
+            .iter()
+            .map(|n| n.chars().count())
+            .chain([title.chars().count()])
+            .max()
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "\n{title:<width$}  {:>10}  {:>8}  {:>6}  dominant primitive",
+            view.units.name(),
+            "rounds",
+            "share"
+        );
+        for (l, name) in costliest.iter().zip(&names) {
+            let _ = writeln!(
+                out,
+                "{name:<width$}  {:>10}  {:>8}  {:>6}  {}",
+                view.units.amount(l.cost.online_bits),
+                rounds.fmt(l.cost.online_rounds),
+                percent(l.cost.online_bits, p.total.online_bits),
+                l.primitive
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nmore: --depth N / --top K / --full (the whole tree), --format layers (every layer)"
+    );
+    footnote(p, view, rounds, &mut out);
+    out
+}
+
+fn tree_rows(tree: &AttributionNode, view: &View, rounds: Rounds, out: &mut String) {
     let mut rows: Vec<(String, Cost)> = Vec::new();
     collect_rows(tree, "", "", 0, view, &mut rows);
+    let title = "where (online)";
     let width = rows
         .iter()
         .map(|(l, _)| l.chars().count())
+        .chain([title.chars().count()])
         .max()
         .unwrap_or(0);
     let _ = writeln!(
         out,
-        "{:<width$}  {:>10}  {:>7}  {:>6}",
-        "where (online)", "bytes", "rounds", "share"
+        "{title:<width$}  {:>10}  {:>8}  {:>6}",
+        view.units.name(),
+        "rounds",
+        "share"
     );
     for (label, c) in rows {
         let pad = width - label.chars().count();
         let _ = writeln!(
             out,
-            "{label}{:pad$}  {:>10}  {:>7}  {:>6}",
+            "{label}{:pad$}  {:>10}  {:>8}  {:>6}",
             "",
-            bytes(c.online_bits),
-            c.online_rounds,
+            view.units.amount(c.online_bits),
+            rounds.fmt(c.online_rounds),
             percent(c.online_bits, tree.cost.online_bits)
         );
     }
-    out
 }
 
 fn collect_rows(
@@ -208,28 +300,31 @@ pub fn json(p: &Profile, tree: &AttributionNode, view: &View) -> String {
     serde_json::to_string_pretty(&doc).expect("serialisable")
 }
 
-/// CSV: one row per tree node (path joined with ` > `), depth-first.
-pub fn csv(tree: &AttributionNode) -> String {
-    let mut out =
-        String::from("path,depth,online_bits,online_rounds,offline_bits,offline_rounds\n");
-    fn walk(n: &AttributionNode, path: &mut Vec<String>, out: &mut String) {
-        path.push(n.label.replace('"', "'"));
+/// CSV: one row per tree node (path joined with ` > `), depth-first, down to `view.depth`
+/// levels; communication in `view.units`.
+pub fn csv(tree: &AttributionNode, view: &View) -> String {
+    let u = view.units.name();
+    let mut out = format!("path,depth,online_{u},online_rounds,offline_{u},offline_rounds\n");
+    fn walk(n: &AttributionNode, path: &mut Vec<String>, view: &View, out: &mut String) {
+        path.push(n.label.clone());
         let c = &n.cost;
         let _ = writeln!(
             out,
-            "\"{}\",{},{},{},{},{}",
-            path.join(" > "),
+            "{},{},{},{},{},{}",
+            super::csv_field(&path.join(" > ")),
             path.len() - 1,
-            c.online_bits,
-            c.online_rounds,
-            c.offline_bits,
-            c.offline_rounds
+            view.units.count(c.online_bits),
+            super::numbers::number(c.online_rounds),
+            view.units.count(c.offline_bits),
+            super::numbers::number(c.offline_rounds)
         );
-        for ch in &n.children {
-            walk(ch, path, out);
+        if view.depth.is_none_or(|d| path.len() <= d) {
+            for ch in &n.children {
+                walk(ch, path, view, out);
+            }
         }
         path.pop();
     }
-    walk(tree, &mut Vec::new(), &mut out);
+    walk(tree, &mut Vec::new(), view, &mut out);
     out
 }

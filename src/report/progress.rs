@@ -1,4 +1,5 @@
-//! A progress bar for saturation on a terminal (nothing when stderr is not one).
+//! Progress bars on a terminal (nothing when stderr is not one): e-graph saturation, and
+//! steps over a known count (frameworks in `compare`).
 
 use crate::optimize::{Progress, ProgressFn};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,6 +39,45 @@ impl SaturationBar {
                 p.seconds
             ));
         }))
+    }
+
+    /// Removes the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// A bar over a known number of steps (frameworks to cost, models to load), on stderr when it
+/// is a terminal.
+pub struct CountBar {
+    bar: Option<ProgressBar>,
+}
+
+/// A bar of `len` steps, each shown as `VERB NAME`.
+pub fn count_bar(len: usize, verb: &str) -> CountBar {
+    if !std::io::stderr().is_terminal() {
+        return CountBar { bar: None };
+    }
+    let bar = ProgressBar::new(len as u64);
+    let template = format!("{{spinner}} {verb} {{msg}} [{{bar:30}}] {{pos}}/{{len}}");
+    let style = ProgressStyle::with_template(&template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    CountBar { bar: Some(bar) }
+}
+
+impl CountBar {
+    /// Starts the step named `name` (the previous one is done).
+    pub fn step(&self, name: &str) {
+        if let Some(b) = &self.bar {
+            if b.message() != "" {
+                b.inc(1);
+            }
+            b.set_message(name.to_string());
+        }
     }
 
     /// Removes the bar.

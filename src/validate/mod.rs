@@ -85,13 +85,14 @@ impl Verdict {
         }
     }
 
-    /// The exit status of `hawkeye equiv`: 0 equivalent, 1 approximately equal, 2 different
-    /// (2 is also the status of a comparison that could not be made).
+    /// The exit status of `hawkeye equiv`: 0 equivalent, 1 different (the failed check, as
+    /// for every command), 3 approximately equal within the tolerance; 2 is left to usage and
+    /// input errors (a comparison that could not be made), so scripts can tell them apart.
     pub fn exit_code(self) -> i32 {
         match self {
             Verdict::Equivalent => 0,
-            Verdict::Approximate => 1,
-            Verdict::Different => 2,
+            Verdict::Different => 1,
+            Verdict::Approximate => 3,
         }
     }
 
@@ -222,7 +223,7 @@ mod tests {
                 Verdict::Different
             ]
             .map(Verdict::exit_code),
-            [0, 1, 2]
+            [0, 3, 1]
         );
     }
 }
