@@ -92,6 +92,7 @@ fn training_steps_survive_the_json_format() {
             seed: Visibility::Secret,
             eager: true,
             fused_batchnorm: true,
+            gelu_tanh_ops: true,
         },
         ..TrainOptions::default()
     };
@@ -116,6 +117,7 @@ fn framework_styles_change_only_what_they_say() {
                 seed: Visibility::Secret,
                 eager: true,
                 fused_batchnorm: true,
+                gelu_tanh_ops: true,
             },
             ..TrainOptions::default()
         },

@@ -531,6 +531,7 @@ fn check_train_step(forward: Graph, loss: Loss, batch_stats: bool, seed: u64) {
         seed: Visibility::Secret,
         eager: true,
         fused_batchnorm: true,
+        gelu_tanh_ops: true,
     };
     check_train_step_as(forward, loss, batch_stats, crypten, seed);
 }

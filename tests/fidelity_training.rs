@@ -6,6 +6,10 @@
 //! - CrypTen 0.4.1 is measured per phase (forward, loss, backward, update), with and without
 //!   `update_parameters`' default gradient threshold: the phases of the `crypten` model's
 //!   profile match.
+//! - SPU 0.9.5 ABY3 (3 parties): the `spu-aby3` model's bytes (with the per-program p2a of
+//!   the sealed constants, `[[setup]]`) match; SPU 0.9.5 CHEETAH: the `spu-cheetah` model is
+//!   within 3 % of the warm run (`total_warm`). Both on the steps they reach so far
+//!   (`ABY3_EXACT`, `CHEETAH_CLOSE`).
 
 mod common;
 
@@ -21,7 +25,32 @@ const SPECS: &[&str] = &[
     "q_mlp_mse_b8",
     "r_mlp_adam_b8",
     "s_mlp_momentum_b8",
+    "t_transformer_train_b2",
+    "u_gelu_train_b16",
+    "v_layernorm_train_b16",
+    "w_softmax_train_b16",
+    "x_attention_train_b2",
+    "y_maxpool_cnn_train_b4",
 ];
+
+/// Steps the SPU models do not reach yet: jax 0.4.34 differentiates `jax.nn.softmax`
+/// through its exp and division (no custom rule by default), which the softmax rule does not
+/// price (README, "Training fidelity").
+const SPU_OPEN: &[&str] = &["w_softmax_train_b16", "x_attention_train_b2"];
+
+/// Steps whose bytes `spu-aby3` matches exactly (not yet: the max-pool steps o and y, whose
+/// argmax / maxpool_scatter kernels ABY3 runs otherwise, and `SPU_OPEN`).
+const ABY3_EXACT: &[&str] = &[
+    "g_mlp_train_b32",
+    "p_bn_train_b4",
+    "q_mlp_mse_b8",
+    "t_transformer_train_b2",
+    "u_gelu_train_b16",
+    "v_layernorm_train_b16",
+];
+
+/// Steps `spu-cheetah` is within 3 % of (warm); the max-pool steps are off by 3.5-4.6 %.
+const CHEETAH_CLOSE: &[&str] = ABY3_EXACT;
 
 fn profile(name: &str, model: &CostModel, threshold: Option<f64>) -> Profile {
     let g = common::train_graph(name, model, threshold);
@@ -36,7 +65,7 @@ fn num(v: &Value) -> f64 {
 #[test]
 fn spu_semi2k_training_steps_are_exact() {
     let model = cost::load_framework("spu-semi2k", &[]).unwrap();
-    for name in SPECS {
+    for name in SPECS.iter().filter(|n| !SPU_OPEN.contains(n)) {
         let m = common::measured("spu_semi2k", name).unwrap();
         let p = profile(name, &model, None);
         assert_eq!(
@@ -74,10 +103,20 @@ fn primitive_totals(p: &Profile) -> BTreeMap<String, (f64, f64)> {
 const KERNEL_NAMES: &[(&str, &str)] = &[("square_a", "square_s")];
 
 #[test]
-fn spu_semi2k_mlp_step_matches_per_kernel() {
+fn spu_semi2k_steps_match_per_kernel() {
+    for name in [
+        "g_mlp_train_b32",
+        "t_transformer_train_b2",
+        "u_gelu_train_b16",
+    ] {
+        semi2k_kernels_match(name);
+    }
+}
+
+fn semi2k_kernels_match(name: &str) {
     let model = cost::load_framework("spu-semi2k", &[]).unwrap();
-    let m = common::measured("spu_semi2k", "g_mlp_train_b32").unwrap();
-    let mut ours = primitive_totals(&profile("g_mlp_train_b32", &model, None));
+    let m = common::measured("spu_semi2k", name).unwrap();
+    let mut ours = primitive_totals(&profile(name, &model, None));
     for (primitive, kernel) in KERNEL_NAMES {
         if let Some(v) = ours.remove(*primitive) {
             ours.insert(kernel.to_string(), v);
@@ -88,14 +127,16 @@ fn spu_semi2k_mlp_step_matches_per_kernel() {
         let bytes = num(&v["bytes_sent_per_party"][0]);
         let (b, _) = ours.remove(kernel).unwrap_or_default();
         if b != bytes {
-            bad.push(format!("{kernel}: {b} B sent per party, measured {bytes}"));
+            bad.push(format!(
+                "{name}: {kernel}: {b} B sent per party, measured {bytes}"
+            ));
         }
     }
     // and no primitive that sends something SPU did not run
     for (primitive, (b, _)) in ours {
         if b != 0.0 {
             bad.push(format!(
-                "{primitive}: {b} B sent per party, not in the profile"
+                "{name}: {primitive}: {b} B sent per party, not in the profile"
             ));
         }
     }
@@ -147,4 +188,37 @@ fn check_crypten(model: &CostModel) {
 #[test]
 fn crypten_training_steps_are_exact_per_phase() {
     check_crypten(&cost::load_framework("crypten", &[]).unwrap());
+}
+
+#[test]
+fn spu_aby3_training_steps_are_exact_in_bytes() {
+    let model = cost::load_framework("spu-aby3", &[]).unwrap();
+    for name in ABY3_EXACT {
+        let m = common::measured("spu_aby3", name).unwrap();
+        let p = profile(name, &model, None);
+        assert_eq!(
+            (p.total.online_bits + p.setup.online_bits) / 8.0,
+            num(&m["total"]["bytes_sent_total"]),
+            "{name}: bytes"
+        );
+    }
+}
+
+#[test]
+fn spu_cheetah_training_steps_are_within_3_percent_warm() {
+    let model = cost::load_framework("spu-cheetah", &[]).unwrap();
+    for name in CHEETAH_CLOSE {
+        let m = common::measured("spu_cheetah", name).unwrap();
+        let p = profile(name, &model, None);
+        let (ours, measured) = (
+            p.total.online_bits / 8.0,
+            num(&m["total_warm"]["bytes_sent_total"]),
+        );
+        let err = (ours / measured - 1.0).abs();
+        assert!(
+            err < 0.03,
+            "{name}: {ours} B predicted, {measured} B measured warm ({:+.2} %)",
+            (ours / measured - 1.0) * 100.0
+        );
+    }
 }

@@ -494,15 +494,15 @@ fn cheetah_matmul_ciphertexts_follow_spus_shape_search() {
 }
 
 /// Which backward ops a model lowers itself and which take `cost::fallback`'s composition
-/// (chain children labelled `(default)`): spu-semi2k lowers the measured ones, spu-aby3 and
-/// spu-cheetah none.
+/// (chain children labelled `(default)`): the SPU models lower the measured ones (relu_grad,
+/// gelu_grad ...), not reduce_max_grad (no training spec reduces with max).
 #[test]
 fn backward_ops_without_a_lowering_take_the_default_composition() {
     use hawkeye_mpc::cost::{lower_op, Lowered};
     let secret = |s: &[usize]| ValueInfo::new(s.to_vec(), ElemKind::Real, Visibility::Secret);
-    let (g, x) = (secret(&[4, 8]), secret(&[4, 8]));
-    let defaulted = |fw: &str, op: &Op| {
-        let Lowered::Chain(chain) = lower_op(&model(fw, &[]), op, &[&g, &x], &g).unwrap() else {
+    let (g, x, rows) = (secret(&[4, 8]), secret(&[4, 8]), secret(&[4, 1]));
+    let defaulted = |fw: &str, op: &Op, ins: &[&ValueInfo], out: &ValueInfo| {
+        let Lowered::Chain(chain) = lower_op(&model(fw, &[]), op, ins, out).unwrap() else {
             panic!("{fw}: {op:?} costs something")
         };
         chain
@@ -512,10 +512,13 @@ fn backward_ops_without_a_lowering_take_the_default_composition() {
     };
     let relu_grad = Op::ReluGrad { alpha: 0.0 };
     let gelu_grad = Op::GeluGrad { approximate: false };
-    assert!(!defaulted("spu-semi2k", &relu_grad));
-    assert!(defaulted("spu-semi2k", &gelu_grad));
-    for fw in ["spu-aby3", "spu-cheetah"] {
-        assert!(defaulted(fw, &relu_grad), "{fw}");
-        assert!(defaulted(fw, &gelu_grad), "{fw}");
+    let max_grad = Op::ReduceMaxGrad {
+        axes: vec![1],
+        keepdims: true,
+    };
+    for fw in ["spu-semi2k", "spu-aby3", "spu-cheetah"] {
+        assert!(!defaulted(fw, &relu_grad, &[&g, &x], &g), "{fw}");
+        assert!(!defaulted(fw, &gelu_grad, &[&g, &x], &g), "{fw}");
+        assert!(defaulted(fw, &max_grad, &[&rows, &x], &x), "{fw}");
     }
 }

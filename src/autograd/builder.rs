@@ -13,7 +13,9 @@ use crate::graph::{ElemKind, Graph, NodeId, Op, Phase, Visibility};
 pub struct BackwardOptions {
     /// Compute the gradient of every non-public real operand of an op on the gradient path,
     /// needed or not: CrypTen's autograd functions return the gradients of all their inputs
-    /// (so the gradient of a model's data input is computed, then dropped). Without it only
+    /// (so the gradient of a model's data input is computed, then dropped), public operands
+    /// of a product included (`AutogradMul` turns a scalar into a tensor and returns
+    /// `grad * input` summed to its shape for it). Without it only
     /// gradients that reach a differentiated node are built, which is what jax keeps after
     /// XLA's dead-code elimination.
     pub all_input_grads: bool,
@@ -100,7 +102,11 @@ pub(crate) fn reverse(
         };
         let want: Vec<bool> = inputs[id.index()]
             .iter()
-            .map(|&i| active[i.index()] || (options.all_input_grads && differentiable(e.graph, i)))
+            .map(|&i| {
+                active[i.index()]
+                    || (options.all_input_grads
+                        && (differentiable(e.graph, i) || public_factor(e.graph, id, i)))
+            })
             .collect();
         if !want.iter().any(|&w| w) {
             continue;
@@ -133,6 +139,15 @@ pub(crate) fn reverse(
         }
     }
     Ok(out)
+}
+
+/// Whether `i` is a public real operand of the product `id`, whose gradient an eager
+/// framework computes all the same.
+fn public_factor(graph: &Graph, id: NodeId, i: NodeId) -> bool {
+    let v = &graph.node(i).value;
+    matches!(graph.node(id).op, Op::Mul)
+        && v.kind == ElemKind::Real
+        && v.visibility == Visibility::Public
 }
 
 /// Whether a node's value can carry a gradient that a framework would compute: real, not

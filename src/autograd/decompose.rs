@@ -8,6 +8,9 @@
 //! vector first, as the jax model of the harness writes it), or fused as CrypTen computes
 //! it (`batch_norm_normalize`, then the weight and bias). Batch norm, inference: the running
 //! statistics instead.
+//!
+//! GELU, tanh form, as a framework without a GELU function writes it (the CrypTen models):
+//! `x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^2 * x)))`.
 
 use super::emit::Emitter;
 use super::AutogradError;
@@ -130,4 +133,19 @@ pub(crate) fn batch_norm_eval(
     let y = e.mul(xc, s)?;
     let b = channels(e, bias, rank)?;
     e.add(y, b)
+}
+
+/// GELU in its tanh form from tensor ops, in the order the CrypTen models write it:
+/// `inner = (x + x.square() * x * 0.044715) * sqrt(2/pi)`, `x * 0.5 * (tanh(inner) + 1)`.
+pub(crate) fn gelu_tanh(e: &mut Emitter, x: NodeId) -> Built {
+    let sq = e.op(Op::Square, &[x])?;
+    let cube = e.mul(sq, x)?;
+    let c = e.scale(cube, 0.044715)?;
+    let s = e.add(x, c)?;
+    let inner = e.scale(s, (2.0 / std::f64::consts::PI).sqrt())?;
+    let t = e.op(Op::Tanh, &[inner])?;
+    let one = e.scalar(1.0)?;
+    let u = e.add(t, one)?;
+    let h = e.scale(x, 0.5)?;
+    e.mul(h, u)
 }

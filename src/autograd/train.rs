@@ -27,16 +27,22 @@ pub struct Training {
     /// Batch normalization as one function with a closed-form backward (CrypTen), instead of
     /// its tensor ops differentiated one by one.
     pub fused_batchnorm: bool,
+    /// GELU written from tensor ops in its tanh form (CrypTen's models), differentiated op by
+    /// op, instead of one op with its own backward (`gelu_grad`, jax's).
+    pub gelu_tanh_ops: bool,
 }
 
 impl Training {
     /// The training behaviour a cost model states (`[training]`).
     pub fn of(model: &crate::cost::CostModel) -> Training {
-        use crate::cost::{AutogradStyle, BatchNormStyle};
+        use crate::cost::{AutogradStyle, BatchNormStyle, GeluStyle};
         Training {
             seed: model.training.loss_seed,
             eager: model.training.autograd == AutogradStyle::Eager,
             fused_batchnorm: model.training.batchnorm == BatchNormStyle::Fused,
+            // a model that prices GELU through the erf form keeps it one op
+            gelu_tanh_ops: model.training.gelu == GeluStyle::TensorOps
+                && model.param("gelu_via_erf").unwrap_or(0.0) == 0.0,
         }
     }
 }
@@ -47,6 +53,7 @@ impl Default for Training {
             seed: Visibility::Public,
             eager: false,
             fused_batchnorm: false,
+            gelu_tanh_ops: false,
         }
     }
 }
@@ -96,12 +103,7 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
         .last()
         .ok_or_else(|| AutogradError::Invalid(format!("model '{}' has no output", forward.name)))?;
     let mut g = Graph::new(forward.name.clone());
-    let map = replay(
-        forward,
-        &mut g,
-        options.batch_stats,
-        options.training.fused_batchnorm,
-    )?;
+    let map = replay(forward, &mut g, options)?;
     let output = map[&last];
 
     let (loss, _labels) = loss::build(&mut g, output, options.loss)?;
@@ -211,13 +213,15 @@ fn prune(g: &Graph) -> Result<Graph, AutogradError> {
 }
 
 /// Copies the forward graph into `g`, with batch normalization (batch statistics when
-/// `batch_stats`) and layer normalization written as forward ops. Returns the node map.
+/// `batch_stats`), layer normalization and, where the framework writes it so, GELU as
+/// forward ops. Returns the node map.
 fn replay(
     forward: &Graph,
     g: &mut Graph,
-    batch_stats: bool,
-    fused_batchnorm: bool,
+    options: &TrainOptions,
 ) -> Result<HashMap<NodeId, NodeId>, AutogradError> {
+    let batch_stats = options.batch_stats;
+    let fused_batchnorm = options.training.fused_batchnorm;
     let mut map: HashMap<NodeId, NodeId> = HashMap::with_capacity(forward.len());
     g.set_phase(Phase::Forward);
     for id in forward.node_ids() {
@@ -251,6 +255,9 @@ fn replay(
                     axis,
                     eps,
                 )?,
+                Op::Gelu { .. } if options.training.gelu_tanh_ops => {
+                    decompose::gelu_tanh(&mut e, ins[0])?
+                }
                 _ => g.add(
                     node.name.clone(),
                     node.module.clone(),

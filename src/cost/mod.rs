@@ -14,7 +14,9 @@ mod vars;
 
 pub use formula::{Formula, Vars};
 pub use lowering::{lower_op, Lowered};
-pub use model::{AutogradStyle, BatchNormStyle, CostModel, CostModelError, TrainingSpec};
+pub use model::{
+    AutogradStyle, BatchNormStyle, CostModel, CostModelError, GeluStyle, TrainingSpec,
+};
 pub use tree::{Cost, CostKind, CostNode};
 pub use vars::{op_vars, var_names};
 

@@ -26,7 +26,10 @@
 //! normalization is its tensor ops, differentiated op by op; `fused`: one function with a
 //! closed-form backward, `batch_norm_normalize`, as CrypTen's); `grad_threshold` (the
 //! framework's default gradient threshold of the update, CrypTen's
-//! `update_parameters(grad_threshold=100)`, applied when a training profile asks for it).
+//! `update_parameters(grad_threshold=100)`, applied when a training profile asks for it);
+//! `gelu` (`function`, the default: one op with its backward op `gelu_grad`, as jax's;
+//! `tensor_ops`: the tanh form written from tensor ops and differentiated op by op, as the
+//! CrypTen models write it).
 //! Backward ops (`relu_grad`, `conv2d_grad_weight` ...) are ops like the others: a model
 //! lowers them in `[ops.*]`; those it does not lower are costed as their textbook
 //! composition of forward ops (`cost::fallback`).
@@ -88,6 +91,22 @@ pub struct TrainingSpec {
     /// The framework's default gradient threshold of the parameter update, if it has one.
     #[serde(default)]
     pub grad_threshold: Option<f64>,
+    #[serde(default)]
+    pub gelu: GeluStyle,
+}
+
+/// How a framework computes GELU in training.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GeluStyle {
+    /// One function with its own backward (`gelu_grad`, jax's rule reusing the forward's
+    /// values).
+    #[default]
+    Function,
+    /// Written from tensor ops (CrypTen has no GELU: the tanh form
+    /// `x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, unless the model's parameter
+    /// `gelu_via_erf` is set), differentiated op by op.
+    TensorOps,
 }
 
 /// How a framework runs autograd.
@@ -124,6 +143,7 @@ impl Default for TrainingSpec {
             autograd: AutogradStyle::Compiled,
             batchnorm: BatchNormStyle::Decomposed,
             grad_threshold: None,
+            gelu: GeluStyle::Function,
         }
     }
 }

@@ -15,7 +15,7 @@
 //! | layer_norm | rows, len (normalized elements per row), affine (0, 1 or 2 affine inputs) |
 //! | gather | rows (index count), dim (elements per gathered slice), vocab (size of the gathered axis) |
 //! | pow | exponent |
-//! | gelu | approximate (1 for the tanh form, else 0) |
+//! | gelu, gelu_grad | approximate (1 for the tanh form, else 0) |
 //! | conv2d_grad_input, conv2d_grad_weight | as conv2d (the forward convolution's shapes) |
 //! | max_pool2d_grad, avg_pool2d_grad | as the forward pool (`windows` = gradient elements) |
 //! | reduce_max_grad, cross_entropy_grad | rows, len (as the forward op) |
@@ -55,7 +55,7 @@ pub fn var_names(op_name: &str) -> &'static [&'static str] {
         "layer_norm" => &["rows", "len", "affine"],
         "gather" => &["rows", "dim", "vocab"],
         "pow" => &["exponent"],
-        "gelu" => &["approximate"],
+        "gelu" | "gelu_grad" => &["approximate"],
         _ => &[],
     }
 }
@@ -184,7 +184,9 @@ pub fn op_vars(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Vars {
             v.set("vocab", f(data[a]));
         }
         Op::Pow { exponent } => v.set("exponent", *exponent),
-        Op::Gelu { approximate } => v.set("approximate", f64::from(u8::from(*approximate))),
+        Op::Gelu { approximate } | Op::GeluGrad { approximate } => {
+            v.set("approximate", f64::from(u8::from(*approximate)))
+        }
         Op::Conv2dGradInput { stride, groups, .. }
         | Op::Conv2dGradWeight { stride, groups, .. } => {
             // the forward convolution: x (N, Cin, H, W), weight (Cout, Cin/g, kh, kw),
