@@ -12,7 +12,7 @@ use crate::frontend::{self, onnx::DimBindings, LoadOptions};
 use crate::graph::{Graph, Visibility};
 use crate::optimize::{self, verify, Limits, Method, Objective, Options, RuleSet};
 use crate::profile::{AttributionNode, GroupBy, Network, Profile};
-use crate::report;
+use crate::report::{self, numbers::Units};
 use crate::validate::{self, Verdict};
 use crate::zoo::ZooOptions;
 use std::path::Path;
@@ -218,8 +218,10 @@ impl ProfileRequest {
         Ok(Profiled {
             profile,
             tree,
+            graph,
             network: self.network()?,
             weights,
+            rounds_meaning: model.framework.rounds.clone(),
         })
     }
 }
@@ -247,8 +249,12 @@ fn load(source: &ModelSource, options: &LoadOptions) -> Result<Graph, RequestErr
 pub struct Profiled {
     pub profile: Profile,
     pub tree: AttributionNode,
+    /// The graph that was profiled (the training step with `--train`).
+    pub graph: Graph,
     pub network: Network,
     pub weights: Visibility,
+    /// What one round is for the framework (its cost model's `rounds`).
+    pub rounds_meaning: String,
 }
 
 impl Profiled {
@@ -258,6 +264,8 @@ impl Profiled {
             top,
             network: self.network,
             weights: self.weights.to_string(),
+            units: Units::Bytes,
+            rounds_meaning: self.rounds_meaning.clone(),
         }
     }
 
@@ -266,9 +274,16 @@ impl Profiled {
         report::profile::json(&self.profile, &self.tree, &self.view(None, None))
     }
 
-    /// The command line's text view.
+    /// The command line's text view: its overview (summary, phases, top-level modules, the
+    /// costliest layers) unless `depth` or `top` asks for the tree.
     pub fn text(&self, depth: Option<usize>, top: Option<usize>) -> String {
-        report::profile::text(&self.profile, &self.tree, &self.view(depth, top))
+        let view = self.view(depth, top);
+        if depth.is_none() && top.is_none() {
+            let layers = report::layers::rows(&self.graph, &self.profile);
+            report::profile::overview(&self.profile, &self.tree, &layers, &view)
+        } else {
+            report::profile::text(&self.profile, &self.tree, &view)
+        }
     }
 }
 
@@ -369,6 +384,8 @@ pub fn run_optimize(
             top: None,
             network,
             weights: weights.to_string(),
+            units: Units::Bytes,
+            rounds_meaning: model.framework.rounds.clone(),
         };
         report::profile::json(p, &tree, &view)
     };

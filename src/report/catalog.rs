@@ -14,7 +14,7 @@ const TABLE_WIDTH: u16 = 100;
 /// One zoo model at default options.
 struct ModelFacts {
     name: &'static str,
-    params: Result<(u64, u64, String), String>,
+    params: Result<(u64, u128, String), String>,
     knobs: &'static str,
     description: &'static str,
 }
@@ -186,47 +186,6 @@ fn wrap(text: &str, width: usize, indent: usize) -> String {
         }
     }
     lines.join(&format!("\n{:indent$}", ""))
-}
-
-/// The zoo as JSON: a list of `{name, description, knobs}`.
-pub fn models_json(models: &[ZooModel]) -> String {
-    let rows: Vec<serde_json::Value> = models
-        .iter()
-        .map(|m| {
-            serde_json::json!({
-                "name": m.name,
-                "description": m.description,
-                "knobs": m.knobs,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(rows).to_string()
-}
-
-/// Frameworks as JSON: a list of `{name, aliases, description, provenance, parties, rounds,
-/// default_weights, params}`.
-pub fn frameworks_json(models: &[CostModel]) -> String {
-    let rows: Vec<serde_json::Value> = models
-        .iter()
-        .map(|m| {
-            let params: serde_json::Map<String, serde_json::Value> = m
-                .params
-                .iter()
-                .map(|(n, v)| (n.clone(), serde_json::json!(v)))
-                .collect();
-            serde_json::json!({
-                "name": m.framework.name,
-                "aliases": m.framework.aliases,
-                "description": m.framework.description,
-                "provenance": m.framework.provenance,
-                "parties": m.parties(),
-                "rounds": m.framework.rounds,
-                "default_weights": m.framework.default_weights.to_string(),
-                "params": params,
-            })
-        })
-        .collect();
-    serde_json::Value::Array(rows).to_string()
 }
 
 /// 25557032 -> 25,557,032

@@ -173,7 +173,7 @@ pub fn text(rows: &[LayerRow], total: &Cost, units: Units, rounds: Rounds) -> St
     table.push([
         "total".to_string(),
         String::new(),
-        super::catalog::group_digits(rows.iter().map(|r| r.params).sum()),
+        super::catalog::group_digits(rows.iter().map(|r| r.params).sum::<u64>()),
         units.amount(total.online_bits),
         rounds.fmt(total.online_rounds),
         percent(total.online_bits, total.online_bits),
