@@ -4,7 +4,7 @@
 use super::{Arr, KResult};
 use crate::graph::{broadcast, Op};
 use crate::interpret::arith::Arith;
-use ndarray::{IxDyn, Zip};
+use ndarray::IxDyn;
 use std::f64::consts::{FRAC_2_SQRT_PI, SQRT_2};
 
 /// `f(a, b)` element-wise over the numpy broadcast of `a` and `b`.
@@ -14,13 +14,70 @@ pub(crate) fn zip_broadcast<T: Copy, U>(
     f: impl Fn(T, T) -> U,
 ) -> KResult<ndarray::ArrayD<U>> {
     let shape = broadcast(a.shape(), b.shape())?;
-    let av = a
-        .broadcast(IxDyn(&shape))
-        .ok_or("left operand does not broadcast")?;
-    let bv = b
-        .broadcast(IxDyn(&shape))
-        .ok_or("right operand does not broadcast")?;
-    Ok(Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)))
+    // Same shapes, both contiguous: one pass over the two buffers.
+    if let (true, true, Some(xs), Some(ys)) = (
+        a.shape() == shape.as_slice(),
+        b.shape() == shape.as_slice(),
+        a.as_slice(),
+        b.as_slice(),
+    ) {
+        let out: Vec<U> = xs.iter().zip(ys).map(|(&x, &y)| f(x, y)).collect();
+        return Ok(ndarray::ArrayD::from_shape_vec(IxDyn(&shape), out).expect("same size"));
+    }
+    if a.shape().len() > shape.len() || b.shape().len() > shape.len() {
+        return Err("an operand has more dimensions than the broadcast".into());
+    }
+    // Broadcast: row by row along the last axis, walking both buffers by their broadcast
+    // strides (0 along a broadcast dim), without indexing each element through the dynamic
+    // dimension.
+    let (a, b) = (a.as_standard_layout(), b.as_standard_layout());
+    let (xs, ys) = (
+        a.as_slice().expect("standard layout"),
+        b.as_slice().expect("standard layout"),
+    );
+    let (sa, sb) = (
+        broadcast_strides(a.shape(), &shape),
+        broadcast_strides(b.shape(), &shape),
+    );
+    let total: usize = shape.iter().product();
+    let mut out: Vec<U> = Vec::with_capacity(total);
+    let Some(last) = shape.len().checked_sub(1) else {
+        out.push(f(xs[0], ys[0]));
+        return Ok(ndarray::ArrayD::from_shape_vec(IxDyn(&shape), out).expect("same size"));
+    };
+    let row = shape[last];
+    if total > 0 {
+        let mut index = vec![0usize; last];
+        let (mut oa, mut ob) = (0usize, 0usize);
+        for _ in 0..total / row {
+            out.extend((0..row).map(|j| f(xs[oa + j * sa[last]], ys[ob + j * sb[last]])));
+            for d in (0..last).rev() {
+                index[d] += 1;
+                oa += sa[d];
+                ob += sb[d];
+                if index[d] < shape[d] {
+                    break;
+                }
+                oa -= sa[d] * shape[d];
+                ob -= sb[d] * shape[d];
+                index[d] = 0;
+            }
+        }
+    }
+    Ok(ndarray::ArrayD::from_shape_vec(IxDyn(&shape), out).expect("same size"))
+}
+
+/// Row-major strides of an operand of shape `input` read as the broadcast shape `out`
+/// (aligned to the right; 0 along dims it is broadcast in).
+fn broadcast_strides(input: &[usize], out: &[usize]) -> Vec<usize> {
+    let mut strides = vec![0; out.len()];
+    let offset = out.len() - input.len();
+    let mut step = 1;
+    for (i, &d) in input.iter().enumerate().rev() {
+        strides[offset + i] = if d == 1 { 0 } else { step };
+        step *= d;
+    }
+    strides
 }
 
 /// A binary element-wise op. `int` is set when the result is an integer tensor (then
