@@ -13,6 +13,7 @@ use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
 use hawkeye_mpc::validate;
 use hawkeye_mpc::zoo::{self, ZooOptions};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -100,6 +101,9 @@ enum Command {
         top: Option<usize>,
         #[arg(long, value_enum, default_value_t = ProfileFormat::Tree)]
         format: ProfileFormat,
+        /// Indent the JSON for people (--format json; compact otherwise)
+        #[arg(long)]
+        pretty: bool,
         /// Also write an SVG flame graph (online bits) to this file.
         #[arg(long, value_name = "FILE.svg")]
         flamegraph: Option<PathBuf>,
@@ -301,9 +305,9 @@ enum OptimizerArg {
 
 impl TrainArgs {
     /// The graph to profile under `model`: the training step when `--train`, else `graph`.
-    fn graph(&self, graph: &Graph, model: &CostModel) -> Result<Graph> {
+    fn graph(&self, graph: Graph, model: &CostModel) -> Result<Graph> {
         if !self.train {
-            return Ok(graph.clone());
+            return Ok(graph);
         }
         let name = match self.optimizer {
             OptimizerArg::Sgd => "sgd",
@@ -339,7 +343,7 @@ impl TrainArgs {
             batch_stats: !self.frozen_batchnorm,
             training: Training::of(model),
         };
-        Ok(train_step(graph, &options)?)
+        Ok(train_step(&graph, &options)?)
     }
 }
 
@@ -481,14 +485,14 @@ fn parse_overrides(set: &[String]) -> Result<Vec<(String, f64)>> {
 
 /// Profiles `graph` under `model` with the given weight visibility.
 fn profile(
-    graph: &Graph,
+    mut graph: Graph,
     model: &CostModel,
     weights: Option<WeightsArg>,
 ) -> Result<(Profile, Visibility)> {
     let vis = weights
         .map(Visibility::from)
         .unwrap_or(model.framework.default_weights);
-    let graph = graph.with_parameter_visibility(vis);
+    graph.set_parameter_visibility(vis);
     Ok((Profile::new(&graph, model)?, vis))
 }
 
@@ -521,13 +525,16 @@ fn run(cli: Cli) -> Result<i32> {
             depth,
             top,
             format,
+            pretty,
             flamegraph,
         } => {
+            if pretty && !matches!(format, ProfileFormat::Json) {
+                bail!("--pretty indents JSON output: use it with --format json");
+            }
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
             let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
-            let g = train.graph(&g, &cm)?;
-            let (p, vis) = profile(&g, &cm, costing.weights)?;
+            let (p, vis) = profile(train.graph(g, &cm)?, &cm, costing.weights)?;
             let tree = p.attribution(group_by.into());
             let view = report::profile::View {
                 depth,
@@ -535,18 +542,26 @@ fn run(cli: Cli) -> Result<i32> {
                 network,
                 weights: vis.to_string(),
             };
+            let mut out = BufWriter::new(std::io::stdout().lock());
             match format {
-                ProfileFormat::Tree => print!("{}", report::profile::text(&p, &tree, &view)),
-                ProfileFormat::Json => println!("{}", report::profile::json(&p, &tree, &view)),
-                ProfileFormat::Csv => print!("{}", report::profile::csv(&tree)),
-                ProfileFormat::Folded => print!("{}", report::flame::folded(&tree)),
+                ProfileFormat::Tree => report::profile::write_text(&mut out, &p, &tree, &view)?,
+                ProfileFormat::Json => {
+                    report::profile::write_json(&mut out, &p, &tree, &view, pretty)?;
+                    out.write_all(b"\n")?;
+                }
+                ProfileFormat::Csv => out.write_all(report::profile::csv(&tree).as_bytes())?,
+                ProfileFormat::Folded => out.write_all(report::flame::folded(&tree).as_bytes())?,
             }
+            out.flush()?;
             if let Some(path) = flamegraph {
                 let title = format!("{} under {} (online bits)", p.model, p.framework);
                 let svg = report::flame::svg(&tree, &title).map_err(anyhow::Error::msg)?;
                 std::fs::write(&path, svg).with_context(|| format!("{}", path.display()))?;
                 eprintln!("wrote {}", path.display());
             }
+            // The process ends next: leave the big structures to the OS instead of freeing them
+            // node by node.
+            std::mem::forget((p, tree, cm));
         }
         Command::Optimize {
             model,
@@ -735,8 +750,8 @@ fn run(cli: Cli) -> Result<i32> {
                 .iter()
                 .map(|m| {
                     let r = train
-                        .graph(&g, m)
-                        .and_then(|g| profile(&g, m, weights))
+                        .graph(g.clone(), m)
+                        .and_then(|g| profile(g, m, weights))
                         .map(|(p, _)| p)
                         .map_err(|e| format!("{e:#}"));
                     (m.framework.name.clone(), r)
