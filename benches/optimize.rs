@@ -1,7 +1,7 @@
 //! Optimization speed: saturate, extract and re-profile a zoo model (the targets:
 //! resnet50 within 2 s, bert-base at seq 128 and gpt2-small within 10 s, the check of the
 //! result included), and scale: synthetic chains of 20k and 100k nodes and a 100k-node graph
-//! of sibling layers (see `common/synthetic.rs`).
+//! of sibling layers (`hawkeye_mpc::zoo::synthetic`).
 //!
 //! Frameworks: every built-in one that can cost the model, plus the toy Beaver-triple model
 //! of the tests (tests/fixtures/cost_models/beaver2pc.toml, which costs every zoo op); weights
@@ -14,11 +14,9 @@ use hawkeye_mpc::graph::Visibility;
 use hawkeye_mpc::optimize::{self, Options, RuleSet};
 use hawkeye_mpc::optimize::{verify, Limits};
 use hawkeye_mpc::profile::Profile;
-use hawkeye_mpc::zoo::{self, ZooOptions};
+use hawkeye_mpc::zoo::{self, synthetic, ZooOptions};
 use std::hint::black_box;
 
-#[path = "common/synthetic.rs"]
-mod synthetic;
 use std::time::Duration;
 
 const MODELS: &[(&str, ZooOptions)] = &[
@@ -128,7 +126,11 @@ fn optimize_scale(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(30));
     for (kind, nodes) in [("chain", 20_000), ("chain", 100_000), ("siblings", 100_000)] {
-        let g = synthetic::build(kind, nodes);
+        let g = match kind {
+            "chain" => synthetic::linear_relu_chain(nodes / synthetic::NODES_PER_LAYER),
+            _ => synthetic::sibling_layers(nodes.div_ceil(synthetic::NODES_PER_SIBLING_LAYER)),
+        }
+        .expect("synthetic graphs build");
         let options = Options {
             limits: Limits::for_graph(g.len()),
             ..Options::default()

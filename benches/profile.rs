@@ -1,9 +1,14 @@
-//! Profiling speed: build a zoo model and profile it under each built-in framework.
+//! Profiling speed: zoo models under each built-in framework; the whole path of one command
+//! (model, cost model, profile, JSON); generated graphs of 10k to 1M nodes and a module path
+//! 20,000 deep.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hawkeye_mpc::cost;
-use hawkeye_mpc::profile::Profile;
-use hawkeye_mpc::zoo::{self, ZooOptions};
+use hawkeye_mpc::frontend::json;
+use hawkeye_mpc::profile::{GroupBy, Network, Profile};
+use hawkeye_mpc::report::numbers::Units;
+use hawkeye_mpc::report::profile::{self as render, View};
+use hawkeye_mpc::zoo::{self, synthetic, ZooOptions};
 use std::hint::black_box;
 
 /// Models benchmarked, with their options (the targets: resnet50 < 20 ms,
@@ -57,5 +62,76 @@ fn profile_models(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, profile_models);
+/// The whole `hawkeye profile MODEL --framework F --format json` path in process: build the
+/// model, load the cost model, profile, build the attribution tree, serialise the JSON.
+fn whole_path(c: &mut Criterion) {
+    let view = View {
+        depth: None,
+        top: None,
+        network: Network::LAN,
+        weights: String::new(),
+        units: Units::Bytes,
+        rounds_meaning: String::new(),
+    };
+    for (name, framework, options) in [
+        ("resnet50", "spu-semi2k", MODELS[1].1),
+        ("bert-base", "crypten", MODELS[2].1),
+    ] {
+        c.bench_function(&format!("whole path {name} {framework} json"), |b| {
+            b.iter(|| {
+                let graph = zoo::build(name, &options).unwrap().unwrap();
+                let model = cost::load_framework(framework, &[]).unwrap();
+                let mut graph = graph;
+                graph.set_parameter_visibility(model.framework.default_weights);
+                let profile = Profile::new(&graph, &model).unwrap();
+                let tree = profile.attribution(GroupBy::Module);
+                let mut out = Vec::new();
+                render::write_json(&mut out, &profile, &tree, &view, false).unwrap();
+                black_box(out.len())
+            })
+        });
+    }
+}
+
+/// Generated graphs (README "Speed"): read from native JSON, profiled under SPU SEMI2K, the
+/// tree built and rendered as text: a chain of linear + ReLU layers of 10k, 100k and 1M nodes,
+/// and one block 20,000 modules deep.
+fn generated_graphs(c: &mut Criterion) {
+    let view = View {
+        depth: None,
+        top: None,
+        network: Network::LAN,
+        weights: "secret".to_string(),
+        units: Units::Bytes,
+        rounds_meaning: "messages".to_string(),
+    };
+    let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+    let mut group = c.benchmark_group("generated");
+    group.sample_size(10);
+    let graphs = [
+        ("chain 10k nodes", 2_500, false),
+        ("chain 100k nodes", 25_000, false),
+        ("chain 1M nodes", 250_000, false),
+        ("module path 20k deep", 20_000, true),
+    ];
+    for (label, size, deep) in graphs {
+        let graph = if deep {
+            synthetic::deep_module(size)
+        } else {
+            synthetic::linear_relu_chain(size)
+        };
+        let text = json::to_json(&graph.unwrap());
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let graph = json::from_json(&text, "generated.json").unwrap();
+                let profile = Profile::new(&graph, &model).unwrap();
+                let tree = profile.attribution(GroupBy::Module);
+                black_box(render::text(&profile, &tree, &view).len())
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, profile_models, whole_path, generated_graphs);
 criterion_main!(benches);

@@ -294,9 +294,9 @@ enum OptimizerArg {
 
 impl TrainArgs {
     /// The graph to profile under `model`: the training step when `--train`, else `graph`.
-    fn graph(&self, graph: &Graph, model: &CostModel) -> Result<Graph> {
+    fn graph(&self, graph: Graph, model: &CostModel) -> Result<Graph> {
         if !self.train {
-            return Ok(graph.clone());
+            return Ok(graph);
         }
         let name = match self.optimizer {
             OptimizerArg::Sgd => "sgd",
@@ -332,7 +332,7 @@ impl TrainArgs {
             batch_stats: !self.frozen_batchnorm,
             training: Training::of(model),
         };
-        Ok(train_step(graph, &options)?)
+        Ok(train_step(&graph, &options)?)
     }
 }
 
@@ -466,14 +466,14 @@ fn parse_overrides(set: &[String]) -> Result<Vec<(String, f64)>> {
 
 /// Profiles `graph` under `model` with the given weight visibility.
 fn profile(
-    graph: &Graph,
+    graph: &mut Graph,
     model: &CostModel,
     weights: Option<WeightsArg>,
 ) -> Result<(Profile, Visibility)> {
     let vis = weights
         .map(Visibility::from)
         .unwrap_or(model.framework.default_weights);
-    let graph = graph.with_parameter_visibility(vis);
+    graph.set_parameter_visibility(vis);
     Ok((Profile::new(&graph, model)?, vis))
 }
 

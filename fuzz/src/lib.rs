@@ -48,9 +48,12 @@ fn profile(graph: &Graph, model: &CostModel) {
             top: Some(5),
             network: Network::LAN,
             weights: "secret".to_string(),
+            units: report::numbers::Units::Bytes,
+            rounds_meaning: model.framework.rounds.clone(),
         };
         let _ = report::profile::text(&p, &tree, &view);
-        let _ = report::flame::folded(&tree);
+        let _ = report::profile::json(&p, &tree, &view);
+        let _ = report::flame::folded(&tree, view.units);
     }
 }
 

@@ -97,8 +97,8 @@ pub fn run(a: CompareArgs) -> Result<i32> {
             bar.step(&m.framework.name);
             let r = a
                 .train
-                .graph(&g, m)
-                .and_then(|g| crate::profile(&g, m, a.weights))
+                .graph(g.clone(), m)
+                .and_then(|mut g| crate::profile(&mut g, m, a.weights))
                 .map(|(p, _)| p)
                 .map_err(|e| super::output::error_text(&e));
             (m.framework.name.clone(), r)

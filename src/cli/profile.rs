@@ -35,6 +35,9 @@ pub struct ProfileArgs {
     /// module instance; layers-csv: the same as CSV; json (bits); csv (the tree); folded.
     #[arg(long, value_enum, default_value_t = ProfileFormat::Tree)]
     format: ProfileFormat,
+    /// Indent the JSON for people (--format json; compact otherwise).
+    #[arg(long)]
+    pretty: bool,
     /// Communication unit of text, CSV, folded stacks and flame graphs (JSON is in bits).
     #[arg(long, value_enum, default_value_t = UnitsArg::Bytes)]
     units: UnitsArg,
@@ -59,14 +62,17 @@ const DEFAULT_TOP: usize = 10;
 const DEFAULT_DEPTH: usize = 2;
 
 pub fn run(a: ProfileArgs) -> Result<i32> {
+    if a.pretty && !matches!(a.format, ProfileFormat::Json) {
+        anyhow::bail!("--pretty indents JSON output: use it with --format json");
+    }
     let network: Network = a.costing.network.parse().map_err(anyhow::Error::msg)?;
     let g = a.zoo.load(&a.model)?;
     let cm = super::framework::load(
         &a.costing.framework,
         &crate::parse_overrides(&a.costing.set)?,
     )?;
-    let g = a.train.graph(&g, &cm)?;
-    let (p, vis) = crate::profile(&g, &cm, a.costing.weights)?;
+    let mut g = a.train.graph(g, &cm)?;
+    let (p, vis) = crate::profile(&mut g, &cm, a.costing.weights)?;
     let group: GroupBy = a.group_by.into();
     let tree = p.attribution(group);
     let explicit = a.full || a.depth.is_some() || a.top.is_some();
@@ -99,7 +105,11 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
             out
         }
         ProfileFormat::LayersCsv => layers::csv(&layers::rows(&g, &p), &p.total, view.units),
-        ProfileFormat::Json => report::profile::json(&p, &tree, &view) + "\n",
+        ProfileFormat::Json => {
+            let mut out = Vec::new();
+            report::profile::write_json(&mut out, &p, &tree, &view, a.pretty)?;
+            String::from_utf8(out).expect("JSON is UTF-8") + "\n"
+        }
         ProfileFormat::Csv => report::profile::csv(&tree, &view),
         ProfileFormat::Folded => report::flame::folded(&tree, view.units),
     };
@@ -116,5 +126,8 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
+    // The process ends next: leave the big structures to the OS instead of freeing them node
+    // by node.
+    std::mem::forget((p, tree, g, cm));
     Ok(super::output::OK)
 }

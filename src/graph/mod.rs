@@ -301,17 +301,27 @@ impl Graph {
     /// again through the graph (`--weights secret|public|server`).
     pub fn with_parameter_visibility(&self, visibility: Visibility) -> Graph {
         let mut g = self.clone();
-        for id in g.dag.node_indices() {
-            let vis = if matches!(g.dag[id].op, Op::Parameter { .. }) {
-                visibility
-            } else if g.dag[id].op.is_source() {
-                g.dag[id].value.visibility
-            } else {
-                Visibility::combine(g.inputs(id).iter().map(|&i| g.dag[i].value.visibility))
-            };
-            g.dag[id].value.visibility = vis;
-        }
+        g.set_parameter_visibility(visibility);
         g
+    }
+
+    /// Gives every parameter `visibility` and propagates it, in place (see
+    /// [`Graph::with_parameter_visibility`]).
+    pub fn set_parameter_visibility(&mut self, visibility: Visibility) {
+        for id in self.dag.node_indices() {
+            let vis = if matches!(self.dag[id].op, Op::Parameter { .. }) {
+                visibility
+            } else if self.dag[id].op.is_source() {
+                self.dag[id].value.visibility
+            } else {
+                Visibility::combine(
+                    self.dag
+                        .edges_directed(id, Direction::Incoming)
+                        .map(|e| self.dag[e.source()].value.visibility),
+                )
+            };
+            self.dag[id].value.visibility = vis;
+        }
     }
 }
 

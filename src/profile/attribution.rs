@@ -3,6 +3,7 @@
 
 use super::{NodeCosting, Profile};
 use crate::cost::{Cost, CostKind, CostNode};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// How to arrange costs.
@@ -28,29 +29,6 @@ pub struct AttributionNode {
 }
 
 impl AttributionNode {
-    fn new(label: &str, parties: usize) -> Self {
-        AttributionNode {
-            label: label.to_string(),
-            cost: Cost::zero(parties),
-            children: Vec::new(),
-        }
-    }
-
-    /// Adds `cost` along `path` below this node (creating nodes as needed).
-    fn add_path(&mut self, path: &[String], cost: &Cost, parties: usize) {
-        self.cost.add(cost);
-        if let Some((first, rest)) = path.split_first() {
-            let i = match self.children.iter().position(|c| &c.label == first) {
-                Some(i) => i,
-                None => {
-                    self.children.push(AttributionNode::new(first, parties));
-                    self.children.len() - 1
-                }
-            };
-            self.children[i].add_path(rest, cost, parties);
-        }
-    }
-
     /// Every root-to-leaf path with the leaf's cost (for folded stacks and flame graphs).
     pub fn leaf_paths(&self) -> Vec<(Vec<&str>, &Cost)> {
         let mut out = Vec::new();
@@ -82,32 +60,130 @@ impl AttributionNode {
     }
 }
 
-/// The leaf paths of a call chain (labels below the op), each with its cost.
-fn chain_paths(node: &CostNode, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, Cost)>) {
-    prefix.push(node.label.clone());
+/// Module nesting levels the tree shows; the segments of a deeper path below the last shown
+/// level form one node labelled with the full path, so the tree stays linear in the path's
+/// length (a path 20,000 modules deep would otherwise hold 20,000 labels of up to 40 KB).
+pub const MAX_MODULE_LEVELS: usize = 64;
+
+/// Module path prefixes: `layer3.1.conv2` -> [`layer3`, `layer3.1`, `layer3.1.conv2`], at most
+/// [`MAX_MODULE_LEVELS`] of them (the last one is always the full path).
+fn module_prefixes(module: &str) -> Vec<&str> {
+    if module.is_empty() {
+        return vec!["(top)"];
+    }
+    let mut prefixes: Vec<&str> = module
+        .match_indices('.')
+        .take(MAX_MODULE_LEVELS - 1)
+        .map(|(end, _)| &module[..end])
+        .collect();
+    prefixes.push(module);
+    prefixes
+}
+
+/// The tree under construction: nodes in creation order (a child after its parent), children
+/// found by (parent, label) in a hash map, so building is linear in the number of paths added.
+struct TreeBuilder<'a> {
+    labels: Vec<&'a str>,
+    costs: Vec<Cost>,
+    children: Vec<Vec<usize>>,
+    index: FxHashMap<(usize, &'a str), usize>,
+    parties: usize,
+}
+
+impl<'a> TreeBuilder<'a> {
+    fn new(root: &'a str, parties: usize) -> Self {
+        TreeBuilder {
+            labels: vec![root],
+            costs: vec![Cost::zero(parties)],
+            children: vec![Vec::new()],
+            index: FxHashMap::default(),
+            parties,
+        }
+    }
+
+    /// The child of `parent` labelled `label` (made if new).
+    fn child(&mut self, parent: usize, label: &'a str) -> usize {
+        if let Some(&child) = self.index.get(&(parent, label)) {
+            return child;
+        }
+        let child = self.labels.len();
+        self.labels.push(label);
+        self.costs.push(Cost::zero(self.parties));
+        self.children.push(Vec::new());
+        self.children[parent].push(child);
+        self.index.insert((parent, label), child);
+        child
+    }
+
+    /// The nodes along `path` from the root (made if new).
+    fn nodes_along(&mut self, path: &[&'a str]) -> Vec<usize> {
+        let mut at = 0;
+        path.iter()
+            .map(|&label| {
+                at = self.child(at, label);
+                at
+            })
+            .collect()
+    }
+
+    /// Adds `cost` to the root, to the nodes `above` (a path from the root, from
+    /// [`TreeBuilder::nodes_along`]) and along `path` below the last of them.
+    fn add(&mut self, above: &[usize], path: &[&'a str], cost: &Cost) {
+        self.costs[0].add(cost);
+        for &node in above {
+            self.costs[node].add(cost);
+        }
+        let mut at = above.last().copied().unwrap_or(0);
+        for &label in path {
+            at = self.child(at, label);
+            self.costs[at].add(cost);
+        }
+    }
+
+    /// The finished tree, children in creation order (built leaves first, without recursion).
+    fn finish(self) -> AttributionNode {
+        let mut built: Vec<Option<AttributionNode>> = Vec::with_capacity(self.labels.len());
+        built.resize_with(self.labels.len(), || None);
+        let parts = self.labels.into_iter().zip(self.costs).zip(self.children);
+        for (i, ((label, cost), children)) in parts.enumerate().rev() {
+            let children = children
+                .into_iter()
+                .map(|c| built[c].take().expect("children come after their parent"))
+                .collect();
+            built[i] = Some(AttributionNode {
+                label: label.to_string(),
+                cost,
+                children,
+            });
+        }
+        built[0].take().expect("the root exists")
+    }
+}
+
+/// Calls `add` with every leaf path of a call chain (`prefix` then the labels from the op down)
+/// and the leaf's cost.
+fn chain_leaves<'a>(
+    node: &'a CostNode,
+    prefix: &mut Vec<&'a str>,
+    add: &mut impl FnMut(&[&'a str], &'a Cost),
+) {
+    prefix.push(&node.label);
     if node.children.is_empty() || node.kind == CostKind::Primitive {
-        out.push((prefix.clone(), node.cost.clone()));
+        add(prefix, &node.cost);
     } else {
         for c in &node.children {
-            chain_paths(c, prefix, out);
+            chain_leaves(c, prefix, add);
         }
     }
     prefix.pop();
 }
 
-/// Module path prefixes: `layer3.1.conv2` -> [`layer3`, `layer3.1`, `layer3.1.conv2`].
-fn module_prefixes(module: &str) -> Vec<String> {
-    if module.is_empty() {
-        return vec!["(top)".to_string()];
-    }
-    let parts: Vec<&str> = module.split('.').collect();
-    (1..=parts.len()).map(|i| parts[..i].join(".")).collect()
-}
-
 impl Profile {
     /// The costs of the profile arranged by `group` (children sorted by online bits).
     pub fn attribution(&self, group: GroupBy) -> AttributionNode {
-        let mut root = AttributionNode::new(&self.model, self.parties);
+        let mut tree = TreeBuilder::new(&self.model, self.parties);
+        let mut head: Vec<&str> = Vec::new();
+        let mut chain_path: Vec<&str> = Vec::new();
         for n in &self.nodes {
             let NodeCosting::Chain { chain } = &n.costing else {
                 continue;
@@ -115,25 +191,89 @@ impl Profile {
             if chain.cost.is_zero() {
                 continue;
             }
-            let mut leaves = Vec::new();
-            chain_paths(chain, &mut Vec::new(), &mut leaves);
-            for (chain_path, cost) in leaves {
-                let path: Vec<String> = match group {
-                    GroupBy::Module => module_prefixes(&n.module)
-                        .into_iter()
-                        .chain(chain_path)
-                        .collect(),
-                    GroupBy::Op => chain_path,
-                    GroupBy::Primitive => chain_path.last().cloned().into_iter().collect(),
-                    GroupBy::Phase => std::iter::once(n.phase.as_str().to_string())
-                        .chain(module_prefixes(&n.module))
-                        .chain(chain_path)
-                        .collect(),
-                };
-                root.add_path(&path, &cost, self.parties);
+            // The levels above the op (module prefixes, the phase), resolved once per node.
+            head.clear();
+            match group {
+                GroupBy::Module => head.extend(module_prefixes(&n.module)),
+                GroupBy::Phase => {
+                    head.push(n.phase.as_str());
+                    head.extend(module_prefixes(&n.module));
+                }
+                GroupBy::Op | GroupBy::Primitive => {}
             }
+            let above = tree.nodes_along(&head);
+            chain_leaves(chain, &mut chain_path, &mut |leaf_path, cost| match group {
+                GroupBy::Primitive => tree.add(&[], &leaf_path[leaf_path.len() - 1..], cost),
+                _ => tree.add(&above, leaf_path, cost),
+            });
         }
+        let mut root = tree.finish();
         root.sort();
         root
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{cost, zoo::synthetic};
+
+    fn labels_down_first_children(tree: &AttributionNode) -> Vec<String> {
+        let mut labels = Vec::new();
+        let mut at = tree;
+        while let Some(first) = at.children.first() {
+            labels.push(first.label.clone());
+            at = first;
+        }
+        labels
+    }
+
+    #[test]
+    fn deep_module_paths_fold_below_the_last_shown_level() {
+        let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+        let depth = 3 * MAX_MODULE_LEVELS;
+        let graph = synthetic::deep_module(depth).unwrap();
+        let profile = Profile::new(&graph, &model).unwrap();
+        let tree = profile.attribution(GroupBy::Module);
+        let labels = labels_down_first_children(&tree);
+        // 63 levels `m`, `m.m`, ..., then the full path, then the op's chain
+        let full = format!("{}.fc", vec!["m"; depth].join("."));
+        assert_eq!(labels[0], "m");
+        assert_eq!(labels[MAX_MODULE_LEVELS - 2], vec!["m"; 63].join("."));
+        assert_eq!(labels[MAX_MODULE_LEVELS - 1], full);
+        assert_eq!(labels[MAX_MODULE_LEVELS], "linear");
+        // the folded level holds both modules of the block, costs summed on the way up
+        let level = |n: usize| {
+            let mut at = &tree;
+            for _ in 0..n {
+                at = &at.children[0];
+            }
+            at
+        };
+        let folded_parent = level(MAX_MODULE_LEVELS - 1);
+        assert_eq!(folded_parent.children.len(), 2);
+        assert_eq!(folded_parent.cost, profile.total);
+        assert_eq!(tree.cost, profile.total);
+    }
+
+    #[test]
+    fn children_are_shared_by_label_and_sorted_by_cost() {
+        let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+        let graph = synthetic::linear_relu_chain(3).unwrap();
+        let profile = Profile::new(&graph, &model).unwrap();
+        let tree = profile.attribution(GroupBy::Module);
+        assert_eq!(tree.children.len(), 1);
+        let blocks = &tree.children[0];
+        assert_eq!(blocks.label, "blocks");
+        let names: Vec<&str> = blocks.children.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(names.len(), 3);
+        assert!(names
+            .iter()
+            .all(|n| ["blocks.0", "blocks.1", "blocks.2"].contains(n)));
+        let by_op = profile.attribution(GroupBy::Op);
+        let ops: Vec<&str> = by_op.children.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(ops, ["linear", "relu"]);
+        assert!(by_op.children[0].cost.online_bits >= by_op.children[1].cost.online_bits);
+        assert_eq!(by_op.cost, profile.total);
     }
 }

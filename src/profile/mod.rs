@@ -3,8 +3,8 @@
 //!
 //! Ops run one after another, as the real frameworks run them, so total rounds are the sum
 //! over ops; `critical_path_rounds` is what an ideal schedule running independent ops in
-//! parallel would need. Lowerings are memoised per (op, operand shapes and visibilities), so
-//! profiling is linear in the graph size.
+//! parallel would need. Lowerings are memoised per (op, operand shapes and visibilities), and
+//! the attribution tree finds children by hash, so profiling is linear in the graph size.
 //!
 //! ```
 //! use hawkeye_mpc::{cost, profile::Profile, zoo};
@@ -21,9 +21,12 @@ pub use attribution::{AttributionNode, GroupBy};
 pub use network::Network;
 
 use crate::cost::{lower_op, Cost, CostKind, CostModel, CostModelError, CostNode, Lowered};
-use crate::graph::{Graph, NodeId, Phase};
+use crate::graph::{Graph, NodeId, Op, Phase, ValueInfo};
+use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -89,7 +92,7 @@ impl Profile {
     /// Costs every node of `graph` under `model`.
     pub fn new(graph: &Graph, model: &CostModel) -> Result<Profile, ProfileError> {
         let parties = model.parties();
-        let mut memo: HashMap<String, Lowered> = HashMap::new();
+        let mut memo = LoweringMemo::default();
         let mut errors: Vec<CostModelError> = Vec::new();
         let mut nodes = Vec::with_capacity(graph.len());
         let mut finish_rounds: Vec<f64> = vec![0.0; graph.len()];
@@ -101,19 +104,8 @@ impl Profile {
             let costing = if node.op.is_source() {
                 NodeCosting::Source
             } else {
-                let key = format!("{:?}|{:?}|{:?}", node.op, inputs, node.value);
-                let lowered = match memo.get(&key) {
-                    Some(l) => Ok(l.clone()),
-                    None => lower_op(model, &node.op, &inputs, &node.value).inspect(|l| {
-                        memo.insert(key, l.clone());
-                    }),
-                };
-                match lowered {
-                    Ok(Lowered::Plaintext) => NodeCosting::Plaintext,
-                    Ok(Lowered::Local) => NodeCosting::Local,
-                    Ok(Lowered::Chain(chain)) => NodeCosting::Chain {
-                        chain: Arc::new(chain),
-                    },
+                match memo.get_or_lower(model, &node.op, &inputs, &node.value) {
+                    Ok(costing) => costing,
                     Err(e) => {
                         if !errors.contains(&e) {
                             errors.push(e);
@@ -198,6 +190,69 @@ impl Profile {
         }
         out.sort_by_key(|(p, _)| *p);
         out
+    }
+}
+
+/// Lowerings already made in one profile, by a structural hash of (op, operand values, output
+/// value); entries with equal hashes are told apart by comparing the values themselves. A hit
+/// shares the chain (`Arc`), it does not copy it.
+#[derive(Default)]
+struct LoweringMemo {
+    entries: FxHashMap<u64, Vec<MemoEntry>>,
+}
+
+struct MemoEntry {
+    op: Op,
+    inputs: Vec<ValueInfo>,
+    output: ValueInfo,
+    costing: NodeCosting,
+}
+
+impl LoweringMemo {
+    fn get_or_lower(
+        &mut self,
+        model: &CostModel,
+        op: &Op,
+        inputs: &[&ValueInfo],
+        output: &ValueInfo,
+    ) -> Result<NodeCosting, CostModelError> {
+        let mut hasher = FxHasher::default();
+        // Ops hold floats (no `Hash`): their debug form is hashed, written straight into the
+        // hasher without building a string.
+        let _ = write!(HashWriter(&mut hasher), "{op:?}");
+        inputs.hash(&mut hasher);
+        output.hash(&mut hasher);
+        let bucket = self.entries.entry(hasher.finish()).or_default();
+        let same = |e: &&MemoEntry| {
+            e.op == *op && e.output == *output && e.inputs.iter().eq(inputs.iter().copied())
+        };
+        if let Some(hit) = bucket.iter().find(same) {
+            return Ok(hit.costing.clone());
+        }
+        let costing = match lower_op(model, op, inputs, output)? {
+            Lowered::Plaintext => NodeCosting::Plaintext,
+            Lowered::Local => NodeCosting::Local,
+            Lowered::Chain(chain) => NodeCosting::Chain {
+                chain: Arc::new(chain),
+            },
+        };
+        bucket.push(MemoEntry {
+            op: op.clone(),
+            inputs: inputs.iter().map(|&v| v.clone()).collect(),
+            output: output.clone(),
+            costing: costing.clone(),
+        });
+        Ok(costing)
+    }
+}
+
+/// Feeds formatted text to a hasher.
+struct HashWriter<'a>(&'a mut FxHasher);
+
+impl std::fmt::Write for HashWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.write(s.as_bytes());
+        Ok(())
     }
 }
 

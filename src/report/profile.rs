@@ -6,7 +6,8 @@ use super::numbers::{Rounds, Units};
 use super::{percent, seconds};
 use crate::cost::Cost;
 use crate::profile::{AttributionNode, Network, Profile};
-use serde_json::{json, Value};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
 use std::fmt::Write;
 
 /// What the reader asked to see.
@@ -240,64 +241,177 @@ fn collect_rows(
     }
 }
 
-fn cost_json(c: &Cost) -> Value {
-    json!({
-        "online_bits": c.online_bits,
-        "online_rounds": c.online_rounds,
-        "offline_bits": c.offline_bits,
-        "offline_rounds": c.offline_rounds,
-    })
+/// The JSON document (schema in the README), serialised straight from the profile's structs.
+/// Keys are written in alphabetical order.
+#[derive(Serialize)]
+struct ProfileJson<'a> {
+    framework: &'a str,
+    layers: Vec<LayerJson>,
+    model: &'a str,
+    network: NetworkJson<'a>,
+    parties: usize,
+    per_party_online_bits: &'a [f64],
+    phases: Vec<PhaseJson>,
+    total: TotalJson,
+    tree: TreeJson<'a>,
+    weights: &'a str,
 }
 
-/// The JSON rendering (schema in the README).
-pub fn json(p: &Profile, tree: &AttributionNode, view: &View) -> String {
+#[derive(Serialize)]
+struct NetworkJson<'a> {
+    bandwidth_bps: f64,
+    name: &'a str,
+    rtt_s: f64,
+}
+
+#[derive(Serialize)]
+struct LayerJson {
+    offline_bits: f64,
+    offline_rounds: f64,
+    online_bits: f64,
+    online_rounds: f64,
+    op: &'static str,
+    path: String,
+}
+
+#[derive(Serialize)]
+struct PhaseJson {
+    offline_bits: f64,
+    offline_rounds: f64,
+    online_bits: f64,
+    online_rounds: f64,
+    phase: &'static str,
+}
+
+#[derive(Serialize)]
+struct TotalJson {
+    critical_path_rounds: f64,
+    offline_bits: f64,
+    offline_rounds: f64,
+    offline_seconds: f64,
+    online_bits: f64,
+    online_rounds: f64,
+    online_seconds: f64,
+    setup_bits: f64,
+    setup_rounds: f64,
+}
+
+/// An attribution node: `children` (left out when empty), `cost`, `label`.
+struct TreeJson<'a>(&'a AttributionNode);
+
+/// A node's cost with the per-party bits.
+#[derive(Serialize)]
+struct TreeCostJson<'a> {
+    offline_bits: f64,
+    offline_rounds: f64,
+    online_bits: f64,
+    online_rounds: f64,
+    party_online_bits: &'a [f64],
+}
+
+impl Serialize for TreeJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let n = self.0;
+        let c = &n.cost;
+        let fields = if n.children.is_empty() { 2 } else { 3 };
+        let mut s = serializer.serialize_struct("AttributionNode", fields)?;
+        if !n.children.is_empty() {
+            s.serialize_field("children", &TreeChildren(&n.children))?;
+        }
+        s.serialize_field(
+            "cost",
+            &TreeCostJson {
+                offline_bits: c.offline_bits,
+                offline_rounds: c.offline_rounds,
+                online_bits: c.online_bits,
+                online_rounds: c.online_rounds,
+                party_online_bits: &c.party_online_bits,
+            },
+        )?;
+        s.serialize_field("label", &n.label)?;
+        s.end()
+    }
+}
+
+struct TreeChildren<'a>(&'a [AttributionNode]);
+
+impl Serialize for TreeChildren<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(TreeJson))
+    }
+}
+
+/// Writes the JSON rendering (schema in the README) to `out`: compact, or indented for people
+/// when `pretty`.
+pub fn write_json(
+    out: impl std::io::Write,
+    p: &Profile,
+    tree: &AttributionNode,
+    view: &View,
+    pretty: bool,
+) -> serde_json::Result<()> {
     let t = &p.total;
-    let layers: Vec<Value> = p
+    let layers = p
         .layers()
         .into_iter()
-        .map(|l| {
-            json!({
-                "path": l.path,
-                "op": l.op,
-                "online_bits": l.cost.online_bits,
-                "online_rounds": l.cost.online_rounds,
-                "offline_bits": l.cost.offline_bits,
-                "offline_rounds": l.cost.offline_rounds,
-            })
+        .map(|l| LayerJson {
+            offline_bits: l.cost.offline_bits,
+            offline_rounds: l.cost.offline_rounds,
+            online_bits: l.cost.online_bits,
+            online_rounds: l.cost.online_rounds,
+            op: l.op,
+            path: l.path,
         })
         .collect();
-    let phases: Vec<Value> = p
+    let phases = p
         .phases()
         .into_iter()
-        .map(|(ph, c)| {
-            let mut v = cost_json(&c);
-            v["phase"] = json!(ph.as_str());
-            v
+        .map(|(ph, c)| PhaseJson {
+            offline_bits: c.offline_bits,
+            offline_rounds: c.offline_rounds,
+            online_bits: c.online_bits,
+            online_rounds: c.online_rounds,
+            phase: ph.as_str(),
         })
         .collect();
-    let doc = json!({
-        "model": p.model,
-        "framework": p.framework,
-        "parties": p.parties,
-        "weights": view.weights,
-        "network": view.network,
-        "total": {
-            "online_bits": t.online_bits,
-            "offline_bits": t.offline_bits,
-            "online_rounds": t.online_rounds,
-            "offline_rounds": t.offline_rounds,
-            "setup_bits": p.setup.online_bits,
-            "setup_rounds": p.setup.online_rounds,
-            "critical_path_rounds": p.critical_path_rounds,
-            "online_seconds": view.network.online_seconds(t),
-            "offline_seconds": view.network.offline_seconds(t),
+    let doc = ProfileJson {
+        framework: &p.framework,
+        layers,
+        model: &p.model,
+        network: NetworkJson {
+            bandwidth_bps: view.network.bandwidth_bps,
+            name: view.network.name,
+            rtt_s: view.network.rtt_s,
         },
-        "per_party_online_bits": t.party_online_bits,
-        "phases": phases,
-        "layers": layers,
-        "tree": tree,
-    });
-    serde_json::to_string_pretty(&doc).expect("serialisable")
+        parties: p.parties,
+        per_party_online_bits: &t.party_online_bits,
+        phases,
+        total: TotalJson {
+            critical_path_rounds: p.critical_path_rounds,
+            offline_bits: t.offline_bits,
+            offline_rounds: t.offline_rounds,
+            offline_seconds: view.network.offline_seconds(t),
+            online_bits: t.online_bits,
+            online_rounds: t.online_rounds,
+            online_seconds: view.network.online_seconds(t),
+            setup_bits: p.setup.online_bits,
+            setup_rounds: p.setup.online_rounds,
+        },
+        tree: TreeJson(tree),
+        weights: &view.weights,
+    };
+    if pretty {
+        serde_json::to_writer_pretty(out, &doc)
+    } else {
+        serde_json::to_writer(out, &doc)
+    }
+}
+
+/// The compact JSON rendering as a string.
+pub fn json(p: &Profile, tree: &AttributionNode, view: &View) -> String {
+    let mut out = Vec::new();
+    write_json(&mut out, p, tree, view, false).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 /// CSV: one row per tree node (path joined with ` > `), depth-first, down to `view.depth`

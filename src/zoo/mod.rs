@@ -8,6 +8,7 @@ mod cnn;
 mod densenet;
 mod mobile;
 mod resnet;
+pub mod synthetic;
 mod transformer;
 mod vgg;
 
