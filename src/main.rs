@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
-use hawkeye_mpc::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
+use hawkeye_mpc::autograd::train_step;
 use hawkeye_mpc::cost::CostModel;
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
@@ -11,6 +11,7 @@ use hawkeye_mpc::optimize::verify;
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
+use hawkeye_mpc::request::TrainRequest;
 use hawkeye_mpc::validate;
 use hawkeye_mpc::zoo::ZooOptions;
 use std::path::PathBuf;
@@ -298,40 +299,39 @@ impl TrainArgs {
         if !self.train {
             return Ok(graph);
         }
-        let name = match self.optimizer {
-            OptimizerArg::Sgd => "sgd",
-            OptimizerArg::Momentum => "momentum",
-            OptimizerArg::Adam => "adam",
-            OptimizerArg::Adamw => "adamw",
-        };
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            bail!("--lr must be a positive number");
-        }
-        let grad_threshold = match self.grad_threshold.as_deref() {
-            None => None,
-            Some("default") => Some(model.training.grad_threshold.with_context(|| {
-                format!(
-                    "{} has no default gradient threshold; give one: --grad-threshold T",
-                    model.framework.name
-                )
-            })?),
-            Some(t) => Some(
-                t.parse::<f64>()
-                    .ok()
-                    .filter(|t| t.is_finite() && *t > 0.0)
-                    .with_context(|| format!("--grad-threshold '{t}' is not a positive number"))?,
+        let (grad_threshold, default_grad_threshold) = match self.grad_threshold.as_deref() {
+            None => (None, false),
+            Some("default") => (None, true),
+            Some(t) => (
+                Some(
+                    t.parse::<f64>()
+                        .ok()
+                        .with_context(|| format!("--grad-threshold '{t}' is not a number"))?,
+                ),
+                false,
             ),
         };
-        let options = TrainOptions {
+        let request = TrainRequest {
             loss: match self.loss {
-                LossArg::Ce => Loss::CrossEntropy,
-                LossArg::Mse => Loss::Mse,
-            },
-            optimizer: Optimizer::named(name, self.lr).map_err(anyhow::Error::msg)?,
+                LossArg::Ce => "ce",
+                LossArg::Mse => "mse",
+            }
+            .to_string(),
+            optimizer: match self.optimizer {
+                OptimizerArg::Sgd => "sgd",
+                OptimizerArg::Momentum => "momentum",
+                OptimizerArg::Adam => "adam",
+                OptimizerArg::Adamw => "adamw",
+            }
+            .to_string(),
+            lr: self.lr,
             grad_threshold,
-            batch_stats: !self.frozen_batchnorm,
-            training: Training::of(model),
+            default_grad_threshold,
+            frozen_batchnorm: self.frozen_batchnorm,
         };
+        let options = request
+            .options(model)
+            .map_err(|e| anyhow::anyhow!(e.message))?;
         Ok(train_step(&graph, &options)?)
     }
 }

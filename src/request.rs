@@ -81,7 +81,10 @@ impl TrainRequest {
     /// The training options under `model`.
     pub fn options(&self, model: &CostModel) -> Result<TrainOptions, RequestError> {
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return Err(RequestError::value("lr must be a positive number"));
+            return Err(RequestError::value(format!(
+                "the learning rate (lr) must be a positive number, not {}",
+                self.lr
+            )));
         }
         let loss = match self.loss.to_ascii_lowercase().as_str() {
             "ce" | "cross_entropy" | "cross-entropy" => Loss::CrossEntropy,
@@ -105,7 +108,7 @@ impl TrainRequest {
                 (Some(t), false) => Some(t),
                 (None, true) => Some(model.training.grad_threshold.ok_or_else(|| {
                     RequestError::value(format!(
-                        "{} has no default gradient threshold; give one",
+                        "{} has no default gradient threshold; give one (--grad-threshold T)",
                         model.framework.name
                     ))
                 })?),
