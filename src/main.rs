@@ -474,7 +474,7 @@ fn profile(
         .map(Visibility::from)
         .unwrap_or(model.framework.default_weights);
     graph.set_parameter_visibility(vis);
-    Ok((Profile::new(&graph, model)?, vis))
+    Ok((Profile::new(graph, model)?, vis))
 }
 
 /// Runs a command; `Ok` holds the exit status.
