@@ -39,6 +39,8 @@ const ABY3_EXACT: &[&str] = &[
     "g_mlp_train_b32",
     "p_bn_train_b4",
     "q_mlp_mse_b8",
+    "r_mlp_adam_b8",
+    "s_mlp_momentum_b8",
     "t_transformer_train_b2",
     "u_gelu_train_b16",
     "v_layernorm_train_b16",
