@@ -255,7 +255,9 @@ struct TrainArgs {
     /// Training loss.
     #[arg(long, value_enum, default_value_t = LossArg::Ce, requires = "train")]
     loss: LossArg,
-    /// Optimizer (momentum: SGD with momentum 0.9 and weight decay 5e-4).
+    /// Optimizer (momentum: SGD with momentum 0.9 and weight decay 5e-4; adam, adamw:
+    /// PyTorch's form at step 1, p - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), a square
+    /// root and a secret division per parameter; not optax's m_hat / (sqrt(v_hat) + eps)).
     #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd, requires = "train")]
     optimizer: OptimizerArg,
     /// Learning rate.

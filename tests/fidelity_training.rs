@@ -33,20 +33,19 @@ const SPECS: &[&str] = &[
     "y_maxpool_cnn_train_b4",
 ];
 
-/// Steps the SPU models do not reach yet: jax 0.4.34 differentiates `jax.nn.softmax`
-/// through its exp and division (no custom rule by default), which the softmax rule does not
-/// price (README, "Training fidelity").
-const SPU_OPEN: &[&str] = &["w_softmax_train_b16", "x_attention_train_b2"];
-
 /// Steps whose bytes `spu-aby3` matches exactly (not yet: the max-pool steps o and y, whose
-/// argmax / maxpool_scatter kernels ABY3 runs otherwise, and `SPU_OPEN`).
+/// argmax / maxpool_scatter kernels ABY3 runs otherwise).
 const ABY3_EXACT: &[&str] = &[
     "g_mlp_train_b32",
     "p_bn_train_b4",
     "q_mlp_mse_b8",
+    "r_mlp_adam_b8",
+    "s_mlp_momentum_b8",
     "t_transformer_train_b2",
     "u_gelu_train_b16",
     "v_layernorm_train_b16",
+    "w_softmax_train_b16",
+    "x_attention_train_b2",
 ];
 
 /// Steps `spu-cheetah` is within 3 % of (warm); the max-pool steps are off by 3.5-4.6 %.
@@ -65,7 +64,7 @@ fn num(v: &Value) -> f64 {
 #[test]
 fn spu_semi2k_training_steps_are_exact() {
     let model = cost::load_framework("spu-semi2k", &[]).unwrap();
-    for name in SPECS.iter().filter(|n| !SPU_OPEN.contains(n)) {
+    for name in SPECS {
         let m = common::measured("spu_semi2k", name).unwrap();
         let p = profile(name, &model, None);
         assert_eq!(

@@ -9,7 +9,7 @@ use super::AutogradError;
 use crate::graph::{ElemKind, Graph, NodeId, Op, Phase, Visibility};
 
 /// How a framework's autograd decides which gradients it computes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BackwardOptions {
     /// Compute the gradient of every non-public real operand of an op on the gradient path,
     /// needed or not: CrypTen's autograd functions return the gradients of all their inputs
@@ -23,6 +23,9 @@ pub struct BackwardOptions {
     /// (`c * expand(g)` becomes `expand(c * g)`), as a compiler does (XLA's algebraic
     /// simplifier); an eager framework runs every product as written.
     pub fold_scales: bool,
+    /// Nodes whose value is used as a constant (jax's `stop_gradient`, e.g. the row max
+    /// that `jax.nn.softmax` subtracts): no gradient flows into or through them.
+    pub stop_gradient: Vec<NodeId>,
 }
 
 /// Appends to `graph`, in the backward phase, the nodes computing the gradient of `output`
@@ -66,6 +69,9 @@ pub(crate) fn reverse(
     let ids: Vec<NodeId> = graph.node_ids().take(n).collect();
     let inputs: Vec<Vec<NodeId>> = ids.iter().map(|&id| graph.inputs(id)).collect();
     for &id in &ids {
+        if options.stop_gradient.contains(&id) {
+            continue;
+        }
         if inputs[id.index()].iter().any(|i| depends[i.index()]) {
             depends[id.index()] = true;
         }

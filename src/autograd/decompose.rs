@@ -11,6 +11,9 @@
 //!
 //! GELU, tanh form, as a framework without a GELU function writes it (the CrypTen models):
 //! `x * 0.5 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^2 * x)))`.
+//!
+//! Softmax as jax 0.4.34 writes `jax.nn.softmax` (its custom derivative is off by default):
+//! `m = max(x, initial=-inf)`, `e = exp(x - stop_gradient(m))`, `e / sum(e)`.
 
 use super::emit::Emitter;
 use super::AutogradError;
@@ -148,4 +151,29 @@ pub(crate) fn gelu_tanh(e: &mut Emitter, x: NodeId) -> Built {
     let u = e.add(t, one)?;
     let h = e.scale(x, 0.5)?;
     e.mul(h, u)
+}
+
+/// Softmax over `axis` as jax's tensor ops: returns the output and the row max, which jax
+/// wraps in `stop_gradient`.
+pub(crate) fn softmax(
+    e: &mut Emitter,
+    x: NodeId,
+    axis: i64,
+) -> Result<(NodeId, NodeId), AutogradError> {
+    let rank = e.shape(x).len();
+    let a = normalize_axis(axis, rank).map_err(AutogradError::Invalid)?;
+    let m = e.op(
+        Op::ReduceMax {
+            axes: vec![a as i64],
+            keepdims: true,
+        },
+        &[x],
+    )?;
+    // jnp.max's initial=-inf: one more comparison per row
+    let neg_inf = e.scalar(f64::NEG_INFINITY)?;
+    let m = e.op(Op::Max, &[m, neg_inf])?;
+    let d = e.sub(x, m)?;
+    let ex = e.op(Op::Exp, &[d])?;
+    let s = e.reduce_sum(ex, &[a], true)?;
+    Ok((e.div(ex, s)?, m))
 }

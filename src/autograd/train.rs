@@ -103,7 +103,8 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
         .last()
         .ok_or_else(|| AutogradError::Invalid(format!("model '{}' has no output", forward.name)))?;
     let mut g = Graph::new(forward.name.clone());
-    let map = replay(forward, &mut g, options)?;
+    let mut stop_gradient = Vec::new();
+    let map = replay(forward, &mut g, options, &mut stop_gradient)?;
     let output = map[&last];
 
     let (loss, _labels) = loss::build(&mut g, output, options.loss)?;
@@ -137,6 +138,7 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
         &BackwardOptions {
             all_input_grads: eager,
             fold_scales: !eager,
+            stop_gradient,
         },
     )?;
 
@@ -213,12 +215,14 @@ fn prune(g: &Graph) -> Result<Graph, AutogradError> {
 }
 
 /// Copies the forward graph into `g`, with batch normalization (batch statistics when
-/// `batch_stats`), layer normalization and, where the framework writes it so, GELU as
-/// forward ops. Returns the node map.
+/// `batch_stats`), layer normalization and, where the framework writes them so, GELU and
+/// softmax as forward ops. Returns the node map; adds to `stop_gradient` the nodes the
+/// framework uses as constants.
 fn replay(
     forward: &Graph,
     g: &mut Graph,
     options: &TrainOptions,
+    stop_gradient: &mut Vec<NodeId>,
 ) -> Result<HashMap<NodeId, NodeId>, AutogradError> {
     let batch_stats = options.batch_stats;
     let fused_batchnorm = options.training.fused_batchnorm;
@@ -257,6 +261,12 @@ fn replay(
                 )?,
                 Op::Gelu { .. } if options.training.gelu_tanh_ops => {
                     decompose::gelu_tanh(&mut e, ins[0])?
+                }
+                // jax 0.4.34's softmax is its tensor ops (no custom derivative by default)
+                Op::Softmax { axis } if !options.training.eager => {
+                    let (y, max) = decompose::softmax(&mut e, ins[0], axis)?;
+                    stop_gradient.push(max);
+                    y
                 }
                 _ => g.add(
                     node.name.clone(),

@@ -94,15 +94,23 @@ pub(super) fn binary(e: &mut Emitter, f: &Fwd, g: NodeId) -> Grads {
             f.grad(0, || e.product_grad(g, b, &sa))?,
             f.grad(1, || e.product_grad(g, a, &sb))?,
         ]),
-        // d/da = g / b; d/db = -g * a / b^2 = -g * (y / b)
+        // d/da = g / b; d/db = -g * a / b^2: as jax's rule writes it under a compiler,
+        // -(g * b^-2) * a with b^-2 at b's size (XLA computes it before the broadcast);
+        // eagerly as -g * (y / b)
         Op::Div => Ok(vec![
             f.grad(0, || {
                 let q = e.div(g, b)?;
                 e.unbroadcast(q, &sa)
             })?,
             f.grad(1, || {
-                let yb = e.div(y, b)?;
-                let p = e.product_grad(g, yb, &sb)?;
+                let p = if e.fold_scales {
+                    let inv2 = e.op(Op::Pow { exponent: -2.0 }, &[b])?;
+                    let gi = e.mul(g, inv2)?;
+                    e.product_grad(gi, a, &sb)?
+                } else {
+                    let yb = e.div(y, b)?;
+                    e.product_grad(g, yb, &sb)?
+                };
                 e.neg(p)
             })?,
         ]),
