@@ -806,6 +806,7 @@ fn run(cli: Cli) -> Result<i32> {
 }
 
 fn main() {
+    hawkeye_mpc::interpret::allocator::keep_freed_memory();
     let cli = Cli::parse();
     // `equiv` keeps 1 for "approximately equal": a comparison that cannot be made is status 2.
     let error_status = match cli.command {
