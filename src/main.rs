@@ -727,6 +727,7 @@ fn run(cli: Cli) -> Result<i32> {
 /// Exit statuses (`cli::output`): 0 ok, 1 a failed check, 2 a usage or input error (and 3
 /// for `equiv`'s "approximately equal").
 fn main() {
+    hawkeye_mpc::interpret::allocator::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(status) => std::process::exit(status),

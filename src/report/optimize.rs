@@ -475,7 +475,7 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
             if ilp.optimal {
                 "optimal"
             } else {
-                "not proven optimal"
+                "not proven optimal within --ilp-seconds (a wall-clock limit: the result may differ between runs)"
             },
             if ilp.improved {
                 ", improved on greedy"

@@ -659,6 +659,10 @@ mod tests {
                 "test.rules:1: an indented line outside a rule",
             ),
             (
+                "rule r exact\n  lhs ?a = (relu ?x); ?b = (relu ?y)\n  rhs ?a = (relu ?x); ?b = (relu ?y)\n  why w",
+                "test.rules:1: rule 'r': the pattern of root ?b shares no variable with the patterns before it; a multi-pattern rule must join its patterns on a shared variable",
+            ),
+            (
                 "rule r exact\n  lhs (relu ?x)\n  rhs ?x\n  why w\nrule r exact\n  lhs (relu ?x)\n  rhs ?x\n  why w",
                 "test.rules:5: rule 'r': a rule named 'r' is already loaded",
             ),
