@@ -9,6 +9,7 @@ pub mod fallback;
 mod formula;
 mod lowering;
 pub mod model;
+pub mod ranges;
 mod tree;
 mod vars;
 
