@@ -449,6 +449,18 @@ impl ZooArgs {
     }
 }
 
+/// Largest time limit a command line may give (about 11.6 days), in seconds.
+const MAX_SECONDS: f64 = 1e6;
+
+/// A number as it would be typed: `2.5`, `1e30`.
+fn number(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e16 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 fn parse_overrides(set: &[String]) -> Result<Vec<(String, f64)>> {
     set.iter()
         .map(|s| {
@@ -544,13 +556,19 @@ fn run(cli: Cli) -> Result<i32> {
             limits.iterations = iter_limit.unwrap_or(limits.iterations);
             limits.extraction_work = extract_work.unwrap_or(limits.extraction_work);
             if let Some(t) = time_limit {
-                if !(t.is_finite() && t > 0.0) {
-                    bail!("--time-limit must be a positive number of seconds");
+                if !(t > 0.0 && t <= MAX_SECONDS) {
+                    bail!(
+                        "--time-limit {} is out of range: give a number of seconds above 0 and at most {MAX_SECONDS}",
+                        number(t)
+                    );
                 }
                 limits.time = std::time::Duration::from_secs_f64(t);
             }
-            if !(ilp_seconds.is_finite() && ilp_seconds >= 0.0) {
-                bail!("--ilp-seconds must be a number of seconds >= 0");
+            if !(0.0..=MAX_SECONDS).contains(&ilp_seconds) {
+                bail!(
+                    "--ilp-seconds {} is out of range: give a number of seconds from 0 to {MAX_SECONDS}",
+                    number(ilp_seconds)
+                );
             }
             let options = Options {
                 objective,
@@ -582,7 +600,7 @@ fn run(cli: Cli) -> Result<i32> {
                 };
                 // A model the interpreter cannot run is still optimized.
                 checked
-                    .map_err(|e| eprintln!("warning: the result could not be checked: {e}"))
+                    .map_err(|e| eprintln!("warning: the check of the result was skipped: {e}"))
                     .ok()
             };
             let view = report::optimize::View {

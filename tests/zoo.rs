@@ -128,7 +128,7 @@ fn mac_counts_match_torchvision() {
 fn transformer_mac_counts_follow_their_closed_forms() {
     // Per layer at sequence length s, width h, feed-forward width f: the q, k, v and output
     // projections 4·s·h², the products q·kᵀ and p·v 2·s²·h, the feed-forward 2·s·h·f.
-    let layer = |s: u64, h: u64, f: u64| 4 * s * h * h + 2 * s * s * h + 2 * s * h * f;
+    let layer = |s: u128, h: u128, f: u128| 4 * s * h * h + 2 * s * s * h + 2 * s * h * f;
     // BERT adds the pooler (h² on the first token).
     let bert_base = 12 * layer(128, 768, 3072) + 768 * 768;
     assert_eq!(default("bert-base").mac_count(), bert_base);

@@ -116,6 +116,9 @@ fn lower_composition(
 
 const MAX_DEPTH: usize = 64;
 
+/// Most iterations of a `repeat` with an `index` (each is expanded on its own).
+const MAX_INDEXED_ITERATIONS: f64 = 4096.0;
+
 /// Expands a step list in a scope of variables.
 pub fn expand_steps(
     model: &CostModel,
@@ -150,6 +153,12 @@ pub fn expand_steps(
         };
         if repeat == 0.0 {
             continue;
+        }
+        if step.index.is_some() && repeat > MAX_INDEXED_ITERATIONS {
+            return Err(at(format!(
+                "repeat with an index runs each of its {repeat} iterations apart (at most \
+                 {MAX_INDEXED_ITERATIONS}): check the parameters it depends on"
+            )));
         }
         let node = match &step.index {
             None => call(model, step, scope, depth)?,

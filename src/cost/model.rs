@@ -6,6 +6,9 @@
 //!   weight visibility, and `local_ops` (IR ops that cost nothing in this framework);
 //! - `[params]`: protocol parameters (`ring`, `frac`, `parties`, iteration counts ...), numbers
 //!   that `--set name=value` overrides;
+//! - `[ranges]`: the values each parameter may take (`parties = [2]`, `ring = [32, 64, 128]`,
+//!   `exp_iters = { min = 1, max = 64 }`), checked with the overrides at load
+//!   ([`super::ranges`]);
 //! - `[primitives.NAME]`: closed-form `online_bits` (total over all parties, or
 //!   `online_bits_per_party = [..]`, or `online_bits_of_party`: one formula of the variable
 //!   `party` = 0, 1, .. for every party, when the party count is a parameter), `online_rounds`,
@@ -65,6 +68,8 @@ struct FileSpec {
     framework: FrameworkSpec,
     #[serde(default)]
     params: BTreeMap<String, f64>,
+    #[serde(default)]
+    ranges: BTreeMap<String, super::ranges::Range>,
     #[serde(default)]
     primitives: BTreeMap<String, PrimitiveSpec>,
     #[serde(default)]
@@ -394,10 +399,15 @@ impl CostModel {
             err(&place, e.message().to_string())
         })?;
 
-        let mut params: Vec<(String, f64)> = spec.params.into_iter().collect();
+        use super::ranges::Origin;
+        let mut params: Vec<(String, f64, Origin)> = spec
+            .params
+            .into_iter()
+            .map(|(n, v)| (n, v, Origin::File))
+            .collect();
         for (name, value) in overrides {
-            match params.iter_mut().find(|(n, _)| n == name) {
-                Some(p) => p.1 = *value,
+            match params.iter_mut().find(|(n, _, _)| n == name) {
+                Some(p) => (p.1, p.2) = (*value, Origin::Override),
                 None => {
                     return Err(err(
                         "--set",
@@ -405,7 +415,7 @@ impl CostModel {
                             "unknown parameter '{name}' (parameters: {})",
                             params
                                 .iter()
-                                .map(|(n, _)| n.as_str())
+                                .map(|(n, _, _)| n.as_str())
                                 .collect::<Vec<_>>()
                                 .join(", ")
                         ),
@@ -413,12 +423,15 @@ impl CostModel {
                 }
             }
         }
-        if !params.iter().any(|(n, v)| n == "parties" && *v >= 2.0) {
+        if !params.iter().any(|(n, _, _)| n == "parties") {
             return Err(err(
                 "params",
                 "'parties' (2 or more) is required".to_string(),
             ));
         }
+        super::ranges::check(&spec.ranges, &params)
+            .map_err(|(entry, reason)| err(&entry, reason))?;
+        let params: Vec<(String, f64)> = params.into_iter().map(|(n, v, _)| (n, v)).collect();
 
         let parse = |entry: &str, text: &str| Formula::parse(text).map_err(|r| err(entry, r));
 

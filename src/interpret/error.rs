@@ -33,6 +33,18 @@ pub enum InterpretError {
     /// A setting the interpreter does not implement.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A value too large to allocate, refused before anything is allocated.
+    #[error(
+        "node '{node}' has shape {shape} ({elements} elements): the interpreter evaluates \
+         values of at most {limit} elements ({} MiB as f64)",
+        limit * 8 / (1 << 20)
+    )]
+    TooLarge {
+        node: String,
+        shape: String,
+        elements: usize,
+        limit: usize,
+    },
     /// A tensor built from a shape and a value list whose lengths disagree.
     #[error("shape {shape} holds {expected} values, got {got}")]
     TensorData {

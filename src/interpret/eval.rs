@@ -51,6 +51,28 @@ pub fn evaluate_all(
         .collect())
 }
 
+/// Most elements of one value the interpreter allocates (2^26: 512 MiB as `f64`).
+pub const MAX_ELEMENTS: usize = 1 << 26;
+
+/// Checks, from the shapes alone, that every value of `graph` is small enough to evaluate:
+/// called before anything is allocated, so that a model too large to run is an error, not an
+/// abort.
+pub fn check_size(graph: &Graph) -> Result<(), InterpretError> {
+    for id in graph.node_ids() {
+        let n = graph.node(id);
+        let elements = n.value.numel();
+        if elements > MAX_ELEMENTS {
+            return Err(InterpretError::TooLarge {
+                node: n.name.clone(),
+                shape: shape_string(&n.value.shape),
+                elements,
+                limit: MAX_ELEMENTS,
+            });
+        }
+    }
+    Ok(())
+}
+
 fn dispatch(
     graph: &Graph,
     bindings: &Bindings,
@@ -58,6 +80,7 @@ fn dispatch(
     keep_all: bool,
 ) -> Result<Vec<Option<Tensor>>, InterpretError> {
     arithmetic.validate()?;
+    check_size(graph)?;
     match arithmetic {
         Arithmetic::Float => run(&Float, graph, bindings, keep_all),
         Arithmetic::Fixed {

@@ -41,7 +41,7 @@ mod tensor;
 pub use arith::Arithmetic;
 pub use bindings::Bindings;
 pub use error::InterpretError;
-pub use eval::{evaluate, evaluate_all};
+pub use eval::{check_size, evaluate, evaluate_all, MAX_ELEMENTS};
 pub use report::{arithmetic_error, OutputError};
 pub use tensor::Tensor;
 

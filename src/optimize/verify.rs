@@ -138,6 +138,9 @@ pub fn compare(
             outputs.len()
         )));
     }
+    // Before random inputs of the declared shapes are drawn.
+    crate::interpret::check_size(input)?;
+    crate::interpret::check_size(result)?;
     let mut finite = true;
     let mut undefined = 0;
     let mut compared = vec![0usize; outputs.len()];

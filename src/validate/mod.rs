@@ -116,6 +116,8 @@ pub enum EquivError {
     Eval(EvalFailure),
     #[error("--samples must be at least 1")]
     NoSamples,
+    #[error("the {0} is too large to evaluate: {1}")]
+    TooLarge(&'static str, crate::interpret::InterpretError),
 }
 
 /// Everything `hawkeye equiv` reports.
@@ -156,6 +158,9 @@ pub fn check_equivalence(
     if !mismatches.is_empty() {
         return Err(EquivError::Signature(mismatches));
     }
+    // Before any value is drawn or read.
+    crate::interpret::check_size(original).map_err(|e| EquivError::TooLarge("original", e))?;
+    crate::interpret::check_size(variant).map_err(|e| EquivError::TooLarge("variant", e))?;
     let binder = Binder::new(original, variant).map_err(EquivError::Bindings)?;
     let (fixed, fixed_from_framework) = match Arithmetic::from_cost_model(model) {
         Ok(a) => (a, true),

@@ -38,6 +38,7 @@
 //! matched e-class's is a bug of the rule (debug builds panic with the rule's name).
 
 mod apply;
+mod check;
 pub mod expr;
 mod join;
 mod parse;
@@ -207,6 +208,11 @@ impl RuleSet {
                 {
                     return Err(err(format!("a rule named '{}' is already loaded", d.name)));
                 }
+                check::check_rule(&d).map_err(|(line, reason)| RuleError {
+                    file: file.to_string(),
+                    line,
+                    reason,
+                })?;
                 let (rewrite, applier) = compile(&d).map_err(|reason| RuleError {
                     file: file.to_string(),
                     line: d.line,
