@@ -413,3 +413,45 @@ fn equiv_binds_the_weights_an_onnx_file_stores() {
         "{out}"
     );
 }
+
+#[test]
+fn profile_json_is_compact_unless_pretty_and_the_same_either_way() {
+    let args = [
+        "profile",
+        "lenet5",
+        "--framework",
+        "crypten",
+        "--format",
+        "json",
+    ];
+    let compact = stdout(&args);
+    let pretty = stdout(&[&args[..], &["--pretty"]].concat());
+    assert_eq!(compact.lines().count(), 1);
+    assert!(pretty.lines().count() > 100);
+    let (c, p): (Value, Value) = (
+        serde_json::from_str(&compact).unwrap(),
+        serde_json::from_str(&pretty).unwrap(),
+    );
+    assert_eq!(c, p);
+    let object = c.as_object().unwrap();
+    let documented = [
+        "framework",
+        "layers",
+        "model",
+        "network",
+        "parties",
+        "per_party_online_bits",
+        "phases",
+        "total",
+        "tree",
+        "weights",
+    ];
+    for key in documented {
+        assert!(object.contains_key(key), "README's field '{key}' missing");
+    }
+    let err = failure(&["profile", "lenet5", "--framework", "crypten", "--pretty"]);
+    assert_eq!(
+        err.trim(),
+        "error: --pretty indents JSON output: use it with --format json"
+    );
+}

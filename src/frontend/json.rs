@@ -129,14 +129,22 @@ pub fn to_json(graph: &Graph) -> String {
 
 /// Parses a graph from JSON text; `file` names the source in errors.
 pub fn from_json(text: &str, file: &str) -> Result<Graph, JsonError> {
+    build(parse(text, file)?, file)
+}
+
+fn parse(text: &str, file: &str) -> Result<GraphFile, JsonError> {
+    serde_json::from_str(text).map_err(|source| JsonError::Syntax {
+        file: file.to_string(),
+        source,
+    })
+}
+
+/// The graph of a parsed file.
+fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
     let fail = |reason: String| JsonError::Format {
         file: file.to_string(),
         reason,
     };
-    let parsed: GraphFile = serde_json::from_str(text).map_err(|source| JsonError::Syntax {
-        file: file.to_string(),
-        source,
-    })?;
     if parsed.format != FORMAT {
         return Err(fail(format!(
             "\"format\" is \"{}\", expected \"{FORMAT}\"",
@@ -333,7 +341,9 @@ pub fn read_file(path: &Path) -> Result<Graph, JsonError> {
         file: file.clone(),
         source,
     })?;
-    from_json(&text, &file)
+    let parsed = parse(&text, &file)?;
+    drop(text); // a large file's text need not live while its graph is built
+    build(parsed, &file)
 }
 
 /// Writes a graph to a JSON file (atomically: a failed write leaves the previous file).

@@ -142,9 +142,17 @@ impl<'a> TreeBuilder<'a> {
 
     /// The finished tree, children in creation order (built leaves first, without recursion).
     fn finish(self) -> AttributionNode {
-        let mut built: Vec<Option<AttributionNode>> = Vec::with_capacity(self.labels.len());
-        built.resize_with(self.labels.len(), || None);
-        let parts = self.labels.into_iter().zip(self.costs).zip(self.children);
+        let TreeBuilder {
+            labels,
+            costs,
+            children,
+            index,
+            ..
+        } = self;
+        drop(index); // before the tree is built: the peak of memory
+        let mut built: Vec<Option<AttributionNode>> = Vec::with_capacity(labels.len());
+        built.resize_with(labels.len(), || None);
+        let parts = labels.into_iter().zip(costs).zip(children);
         for (i, ((label, cost), children)) in parts.enumerate().rev() {
             let children = children
                 .into_iter()
