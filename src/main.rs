@@ -201,6 +201,17 @@ Examples:
         after_help = "Examples:\n  hawkeye compare resnet18\n  hawkeye compare mlp --frameworks crypten,spu-semi2k --network wan\n  hawkeye compare resnet50 --set ring=64 --format csv\n  hawkeye compare lenet5 --train --optimizer adam --format json"
     )]
     Compare(cli::compare::CompareArgs),
+    /// Compare two models that are not equivalent (or one under two frameworks), layer by layer.
+    #[command(
+        after_help = "Layers are aligned by structure (the sequence of layer types), so an \
+inserted or removed layer is one row and the others stay paired.
+
+Examples:
+  hawkeye diff cnn.onnx cnn_fewer_relus.onnx -f crypten
+  hawkeye diff resnet18 resnet18 -f crypten -f spu-semi2k --top 10
+  hawkeye diff a.onnx b.onnx -f semi2k --flamegraph diff.svg --format csv"
+    )]
+    Diff(cli::diff::DiffArgs),
     /// Check that a variant of a model computes what the original does, and what it saves.
     #[command(
         long_about = "Checks that VARIANT computes what ORIGINAL computes, and compares their \
@@ -710,6 +721,7 @@ fn run(cli: Cli) -> Result<i32> {
             }
         }
         Command::Compare(args) => return cli::compare::run(args),
+        Command::Diff(args) => return cli::diff::run(args),
         Command::Equiv {
             original,
             variant,

@@ -356,3 +356,92 @@ fn shell_completions() {
         );
     }
 }
+
+#[test]
+fn diff_aligns_layers_of_two_torch_exports_by_structure() {
+    let (a, b) = (
+        fixture("onnx/cifar_cnn.onnx"),
+        fixture("onnx/cifar_cnn_bn.onnx"),
+    );
+    let dir = temp_dir("diff");
+    let svg = dir.join("diff.svg");
+    let out = ok(&[
+        "diff",
+        &a,
+        &b,
+        "-f",
+        "crypten",
+        "--flamegraph",
+        svg.to_str().unwrap(),
+    ]);
+    insta::assert_snapshot!("diff_cifar_cnn_bn_crypten", out);
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        text.starts_with("<?xml") && text.contains("batch_norm"),
+        "not a flame graph"
+    );
+    // the inserted batch norms are one row each; every other layer stays paired
+    let csv = ok(&["diff", &a, &b, "-f", "crypten", "--format", "csv"]);
+    assert_eq!(
+        csv.lines().nth(2),
+        Some(",,1,BatchNorm,0,524800,524800,,2"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().filter(|l| l.starts_with(',')).count(),
+        2,
+        "{csv}"
+    );
+}
+
+#[test]
+fn diff_across_frameworks_pairs_every_layer() {
+    let out = ok(&[
+        "diff",
+        "lenet5",
+        "lenet5",
+        "-f",
+        "crypten",
+        "-f",
+        "spu-semi2k",
+        "--format",
+        "csv",
+    ]);
+    let a = ok(&[
+        "profile",
+        "lenet5",
+        "-f",
+        "crypten",
+        "--format",
+        "layers-csv",
+    ]);
+    let b = ok(&[
+        "profile",
+        "lenet5",
+        "-f",
+        "spu-semi2k",
+        "--format",
+        "layers-csv",
+    ]);
+    assert_eq!(out.lines().count(), a.lines().count(), "{out}");
+    let bytes = |csv: &str, i: usize| {
+        csv.lines()
+            .nth(i)
+            .unwrap()
+            .split(',')
+            .nth(4)
+            .unwrap()
+            .to_string()
+    };
+    for i in 1..a.lines().count() {
+        let row: Vec<&str> = out.lines().nth(i).unwrap().split(',').collect();
+        assert_eq!(
+            (row[4].to_string(), row[5].to_string()),
+            (bytes(&a, i), bytes(&b, i))
+        );
+    }
+    assert_eq!(
+        error(&["diff", "mlp", "mlp", "-f", "crypten", "-f", "aby3", "-f", "falcon"], 2),
+        "error: give --framework once (both models) or twice (A under the first, B under the second)\n"
+    );
+}

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod compare;
+pub mod diff;
 pub mod framework;
 pub mod output;
 pub mod profile;
