@@ -9,6 +9,7 @@ pub mod fallback;
 mod formula;
 mod lowering;
 pub mod model;
+mod operands;
 mod tree;
 mod vars;
 
