@@ -472,7 +472,12 @@ fn unsupported_ops_are_errors_not_zero() {
     let model = load("delphi");
     let g = lenet.with_parameter_visibility(model.framework.default_weights);
     let err = Profile::new(&g, &model).unwrap_err().to_string();
-    assert!(err.contains("op 'max_pool2d' has no cost"), "{err}");
+    assert_eq!(
+        err,
+        "cost_models/delphi.toml: unsupported.max_pool2d: Delphi's implementation has no max \
+         pooling, its non-linear layers being ReLU and polynomials only; replace it with average \
+         pooling or use --framework cheetah"
+    );
 
     let mut b = ModelBuilder::new("softmax");
     let x = b.input("x", vec![2, 10]).unwrap();
@@ -480,9 +485,19 @@ fn unsupported_ops_are_errors_not_zero() {
         .op(hawkeye_mpc::graph::Op::Softmax { axis: -1 }, &[x])
         .unwrap();
     let graph = b.finish(vec![y]);
-    for name in ["cryptflow2", "cheetah", "delphi"] {
+    for (name, start) in [
+        ("cryptflow2", "cost_models/cryptflow2.toml: ops.softmax: op 'softmax' has no cost"),
+        (
+            "cheetah",
+            "cost_models/cheetah.toml: unsupported.softmax: OpenCheetah's implementation has no softmax,",
+        ),
+        (
+            "delphi",
+            "cost_models/delphi.toml: unsupported.softmax: Delphi's implementation has no softmax,",
+        ),
+    ] {
         let err = Profile::new(&graph, &load(name)).unwrap_err().to_string();
-        assert!(err.contains("op 'softmax' has no cost"), "{name}: {err}");
+        assert!(err.starts_with(start), "{name}: {err}");
     }
     for name in ["aby", "aby3", "spdz2k", "falcon", "secureml"] {
         assert!(Profile::new(&graph, &load(name)).is_ok(), "{name}");

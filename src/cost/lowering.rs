@@ -3,6 +3,7 @@
 
 use super::formula::{Formula, Vars};
 use super::model::{Callee, CostModel, CostModelError, PartyBits, Step};
+use super::operands::{describe_application, describe_case};
 use super::tree::{Cost, CostKind, CostNode};
 use super::vars::op_vars;
 use crate::graph::{Op, ValueInfo, Visibility};
@@ -33,11 +34,15 @@ pub fn lower_op(
         return Ok(Lowered::Local);
     }
     let visibilities: Vec<Visibility> = inputs.iter().map(|v| v.visibility).collect();
-    let pattern: String = visibilities
-        .iter()
-        .map(|&v| super::model::visibility_letter(v))
-        .collect();
+    let unsupported = || {
+        model
+            .unsupported_reason(name, &visibilities)
+            .map(|(key, reason)| model.error(&format!("unsupported.{key}"), reason.to_string()))
+    };
     let Some(lowering) = model.ops.get(name) else {
+        if let Some(e) = unsupported() {
+            return Err(e);
+        }
         if let Some(parts) = super::fallback::compose(op, inputs, output) {
             return lower_composition(model, name, &parts);
         }
@@ -49,16 +54,20 @@ pub fn lower_op(
         ));
     };
     let (_, steps) = lowering.case_for(&visibilities).ok_or_else(|| {
+        if let Some(e) = unsupported() {
+            return e;
+        }
+        let lowered: Vec<String> = lowering
+            .cases
+            .iter()
+            .map(|(p, _)| describe_case(name, p))
+            .collect();
         model.error(
             &format!("ops.{name}"),
             format!(
-                "op '{name}' has no lowering for operand visibilities '{pattern}' (cases: {})",
-                lowering
-                    .cases
-                    .iter()
-                    .map(|(p, _)| p.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "{} has no lowering in this framework (it lowers {name} with {} only)",
+                describe_application(name, &visibilities),
+                lowered.join(", or with ")
             ),
         )
     })?;

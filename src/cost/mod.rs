@@ -10,6 +10,7 @@ pub mod fallback;
 mod formula;
 mod lowering;
 pub mod model;
+mod operands;
 pub mod ranges;
 mod tree;
 mod vars;

@@ -37,6 +37,12 @@
 //! lowers them in `[ops.*]`; those it does not lower are costed as their textbook
 //! composition of forward ops (`cost::fallback`).
 //!
+//! `[unsupported]` (optional) says, op by op, why the real system cannot run an op the file
+//! does not lower: `OP = "sentence"` for every application of the op, or `"OP.PATTERN" =
+//! "sentence"` for the operand visibilities of a case pattern only (`"mat_mul.ss"`). The
+//! sentence is the error a user sees, so it names the framework, the op, the reason and what
+//! to do instead.
+//!
 //! `[[setup]]` entries are one-time costs (`label`, `online_bits`, `online_rounds`,
 //! `when_used = [primitives]`) charged once per run when any listed primitive runs.
 //!
@@ -80,6 +86,8 @@ struct FileSpec {
     setup: Vec<SetupSpec>,
     #[serde(default)]
     training: TrainingSpec,
+    #[serde(default)]
+    unsupported: BTreeMap<String, String>,
 }
 
 /// How the framework trains (`[training]`); the defaults are jax's (SPU).
@@ -347,6 +355,59 @@ fn pattern_matches(pattern: &str, operands: &[Visibility]) -> bool {
             .all(|(c, &v)| c == '*' || c == visibility_letter(v))
 }
 
+/// An `[unsupported]` entry: the op, the case pattern it is limited to ("" for every
+/// application), and the sentence saying why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unsupported {
+    pub op: String,
+    pub pattern: String,
+    pub reason: String,
+}
+
+/// Checks the `[unsupported]` table: each key is an IR op, optionally with a case pattern
+/// (`op.pattern`); an op without a pattern is neither lowered nor local, and a sentence is
+/// not empty. Errors are (entry, reason).
+fn check_unsupported(
+    table: &BTreeMap<String, String>,
+    ops: &HashMap<String, OpLowering>,
+    local_ops: &HashSet<String>,
+) -> Result<Vec<Unsupported>, (String, String)> {
+    let mut out = Vec::new();
+    for (key, reason) in table {
+        let entry = format!("unsupported.{key}");
+        let (op, pattern) = key.split_once('.').unwrap_or((key.as_str(), ""));
+        if !Op::NAMES.contains(&op) {
+            return Err((entry, format!("'{op}' is not an IR op")));
+        }
+        if key.ends_with('.') || !pattern.chars().all(|c| "spv*".contains(c)) {
+            return Err((
+                entry,
+                "write OP or OP.PATTERN, the pattern of the letters s, p, v, *".to_string(),
+            ));
+        }
+        if pattern.is_empty() && (ops.contains_key(op) || local_ops.contains(op)) {
+            return Err((
+                entry,
+                format!("'{op}' is unsupported but also lowered or local; give the case pattern it cannot run (\"{op}.ss\")"),
+            ));
+        }
+        if reason.trim().is_empty() {
+            return Err((
+                entry,
+                "the reason is empty; say why the framework cannot run the op and what to use \
+                 instead"
+                    .to_string(),
+            ));
+        }
+        out.push(Unsupported {
+            op: op.to_string(),
+            pattern: pattern.to_string(),
+            reason: reason.trim().to_string(),
+        });
+    }
+    Ok(out)
+}
+
 /// A loaded framework cost model.
 #[derive(Debug)]
 pub struct CostModel {
@@ -361,6 +422,8 @@ pub struct CostModel {
     pub local_ops: HashSet<String>,
     pub setup: Vec<SetupCost>,
     pub training: TrainingSpec,
+    /// Why the real system cannot run an op (`[unsupported]`), in file order.
+    pub unsupported: Vec<Unsupported>,
 }
 
 impl CostModel {
@@ -634,8 +697,11 @@ impl CostModel {
                 ));
             }
         }
+        let unsupported = check_unsupported(&spec.unsupported, &ops, &local_ops)
+            .map_err(|(entry, reason)| err(&entry, reason))?;
         let model = CostModel {
             file: file.to_string(),
+            unsupported,
             training: spec.training,
             framework: spec.framework,
             params,
@@ -743,6 +809,21 @@ impl CostModel {
             }
         }
         Ok(())
+    }
+
+    /// The `[unsupported]` sentence for `op` applied to operands of these visibilities, with
+    /// its key: an entry for the matching case pattern first, then one for the whole op.
+    pub fn unsupported_reason(&self, op: &str, operands: &[Visibility]) -> Option<(String, &str)> {
+        let (with_case, whole): (Vec<&Unsupported>, Vec<&Unsupported>) = self
+            .unsupported
+            .iter()
+            .filter(|u| u.op == op)
+            .partition(|u| !u.pattern.is_empty());
+        with_case
+            .into_iter()
+            .find(|u| pattern_matches(&u.pattern, operands))
+            .map(|u| (format!("{}.{}", u.op, u.pattern), u.reason.as_str()))
+            .or_else(|| whole.first().map(|u| (u.op.clone(), u.reason.as_str())))
     }
 
     /// Parameters as formula variables.
@@ -875,5 +956,55 @@ ring = 64
         let nodes = super::super::lowering::expand_steps(&m, steps, &scope, 0).unwrap();
         assert_eq!(nodes[0].cost.party_online_bits, vec![1280.0, 640.0, 640.0]);
         assert_eq!(nodes[0].cost.online_bits, 2560.0);
+    }
+
+    #[test]
+    fn unsupported_sentences_are_checked_and_found_case_first() {
+        let m = load(
+            "[primitives.p]\nargs = [\"n\"]\nonline_bits = \"n\"\n\
+             [ops.mat_mul]\nsp = [{ call = \"p\", n = \"1\" }]\n\
+             [unsupported]\nsoftmax = \"Toy has no softmax; use another\"\n\
+             \"mat_mul.ss\" = \"Toy has no secret product; use another\"\n\
+             \"softmax.p\" = \"never seen\"",
+        )
+        .unwrap();
+        let (s, p) = (Visibility::Secret, Visibility::Public);
+        assert_eq!(
+            m.unsupported_reason("mat_mul", &[s, s]),
+            Some((
+                "mat_mul.ss".to_string(),
+                "Toy has no secret product; use another"
+            ))
+        );
+        assert_eq!(m.unsupported_reason("mat_mul", &[s, p]), None);
+        assert_eq!(
+            m.unsupported_reason("softmax", &[s]),
+            Some(("softmax".to_string(), "Toy has no softmax; use another"))
+        );
+        assert_eq!(m.unsupported_reason("relu", &[s]), None);
+
+        let e = load("[unsupported]\nadd = \"no add\"").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "toy.toml: unsupported.add: 'add' is unsupported but also lowered or local; give \
+             the case pattern it cannot run (\"add.ss\")"
+        );
+        let e = load("[unsupported]\nconv3d = \"no\"").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "toy.toml: unsupported.conv3d: 'conv3d' is not an IR op"
+        );
+        let e = load("[unsupported]\n\"relu.sx\" = \"no\"").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "toy.toml: unsupported.relu.sx: write OP or OP.PATTERN, the pattern of the letters \
+             s, p, v, *"
+        );
+        let e = load("[unsupported]\nrelu = \" \"").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("toy.toml: unsupported.relu: the reason is empty;"),
+            "{e}"
+        );
     }
 }
