@@ -158,6 +158,10 @@ enum Command {
         /// with --allow-approx; 0 skips it
         #[arg(long, default_value_t = 2, value_name = "N")]
         samples: usize,
+        /// Also run the check on these inputs: a .npy file (single-input models) or a .npz
+        /// file with one array per graph input, named after it
+        #[arg(long, value_name = "FILE.npy|FILE.npz")]
+        inputs: Option<PathBuf>,
     },
     /// Check rewrite rules against the reference interpreter on random instances.
     #[command(
@@ -565,10 +569,17 @@ fn run(cli: Cli) -> Result<i32> {
             depth,
             format,
             samples,
+            inputs,
         } => {
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
+            let given = match &inputs {
+                Some(path) => {
+                    vec![frontend::npy::read_inputs(&g, path).map_err(anyhow::Error::msg)?]
+                }
+                None => Vec::new(),
+            };
             let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
             let vis = costing
                 .weights
@@ -605,19 +616,20 @@ fn run(cli: Cli) -> Result<i32> {
             let bar = report::progress::saturation_bar(limits.nodes);
             let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
             bar.finish();
-            if samples > 0 && !out.unchanged {
+            let runs = samples + given.len();
+            if runs > 0 && !out.unchanged {
                 eprintln!(
-                    "running the result against the input on {samples} random input(s) with the interpreter{} (--samples 0 skips this)",
+                    "running the result against the input on {runs} input(s) with the interpreter{} (--samples 0 skips the random ones)",
                     if allow_approx { " in fixed point" } else { "" }
                 );
             }
-            let check = if samples == 0 || out.unchanged {
+            let check = if runs == 0 || out.unchanged {
                 None
             } else {
                 let checked = if allow_approx {
-                    verify::approximation_error(&g, &out.graph, &cm, samples, 0)
+                    verify::approximation_error(&g, &out.graph, &cm, samples, 0, &given)
                 } else {
-                    verify::check_exact(&g, &out.graph, samples, 0)
+                    verify::check_exact(&g, &out.graph, samples, 0, &given)
                 };
                 // A model the interpreter cannot run is still optimized.
                 checked
