@@ -109,7 +109,11 @@ fn optimize_and_check(c: &mut Criterion) {
             b.iter(|| {
                 let out = optimize::optimize(black_box(&g), &fw, &rules, &options, None).unwrap();
                 if !out.unchanged {
-                    assert!(verify::check_exact(&g, &out.graph, 2, 0).unwrap().agrees);
+                    assert!(
+                        verify::check_exact(&g, &out.graph, 2, 0, &[])
+                            .unwrap()
+                            .agrees
+                    );
                 }
             })
         });

@@ -165,6 +165,10 @@ enum Command {
         /// Write an --allow-approx result even when its measured error exceeds --max-error
         #[arg(long)]
         force: bool,
+        /// Also run the check on these inputs: a .npy file (single-input models) or a .npz
+        /// file with one array per graph input, named after it
+        #[arg(long, value_name = "FILE.npy|FILE.npz")]
+        inputs: Option<PathBuf>,
     },
     /// Check rewrite rules against the reference interpreter on random instances.
     #[command(
@@ -545,6 +549,7 @@ fn run(cli: Cli) -> Result<i32> {
             samples,
             max_error,
             force,
+            inputs,
         } => {
             let max_error =
                 optimize::error_budget::ErrorBudget::new(allow_approx, max_error, force)
@@ -552,6 +557,12 @@ fn run(cli: Cli) -> Result<i32> {
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
+            let given = match &inputs {
+                Some(path) => {
+                    vec![frontend::npy::read_inputs(&g, path).map_err(anyhow::Error::msg)?]
+                }
+                None => Vec::new(),
+            };
             let cm = cli::framework::load(&costing.framework, &parse_overrides(&costing.set)?)?;
             let vis = costing
                 .weights
@@ -595,19 +606,20 @@ fn run(cli: Cli) -> Result<i32> {
             let bar = report::progress::saturation_bar(limits.nodes);
             let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
             bar.finish();
-            if samples > 0 && !out.unchanged {
+            let runs = samples + given.len();
+            if runs > 0 && !out.unchanged {
                 eprintln!(
-                    "running the result against the input on {samples} random input(s) with the interpreter{} (--samples 0 skips this)",
+                    "running the result against the input on {runs} input(s) with the interpreter{} (--samples 0 skips the random ones)",
                     if allow_approx { " in fixed point" } else { "" }
                 );
             }
-            let check = if samples == 0 || out.unchanged {
+            let check = if runs == 0 || out.unchanged {
                 None
             } else {
                 let checked = if allow_approx {
-                    verify::approximation_error(&g, &out.graph, &cm, samples, 0)
+                    verify::approximation_error(&g, &out.graph, &cm, samples, 0, &given)
                 } else {
-                    verify::check_exact(&g, &out.graph, samples, 0)
+                    verify::check_exact(&g, &out.graph, samples, 0, &given)
                 };
                 // A model the interpreter cannot run is still optimized.
                 checked

@@ -362,9 +362,9 @@ pub fn run_optimize(
     let check = if samples == 0 || out.unchanged {
         None
     } else if allow_approx {
-        verify::approximation_error(&graph, &out.graph, &model, samples, 0).ok()
+        verify::approximation_error(&graph, &out.graph, &model, samples, 0, &[]).ok()
     } else {
-        verify::check_exact(&graph, &out.graph, samples, 0).ok()
+        verify::check_exact(&graph, &out.graph, samples, 0, &[]).ok()
     };
     if check
         .as_ref()

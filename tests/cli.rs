@@ -403,7 +403,7 @@ fn equiv_binds_the_weights_an_onnx_file_stores() {
     ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("original parameters: 8 from stored weights, 0 drawn from the seed"),
+        out.contains("original parameters: 8 from stored weights, 0 placeholders"),
         "{out}"
     );
     assert!(

@@ -394,8 +394,11 @@ fn external_data_is_referenced_not_read() {
         "absent external file: stripped"
     );
     // Without a file location the external data cannot be found: all stripped.
-    let mem = import_bytes(&std::fs::read(&path).unwrap(), &DimBindings::new()).unwrap();
+    let mut mem = import_bytes(&std::fs::read(&path).unwrap(), &DimBindings::new()).unwrap();
     assert!(mem.weights().is_empty());
+    // import_file names the graph after the file, import_bytes keeps the file's graph name.
+    assert_eq!(g.name, "external_data");
+    mem.name = g.name.clone();
     assert!(mem == g);
 
     // export_bytes embeds the bytes of the external file.
@@ -423,7 +426,9 @@ fn external_data_is_referenced_not_read() {
         80 + (320 + 10) * 4,
         "then placeholders for the stripped linear"
     );
-    let again = import_file(&out, &DimBindings::new()).unwrap();
+    let mut again = import_file(&out, &DimBindings::new()).unwrap();
+    assert_eq!(again.name, "copy", "named after the file");
+    again.name = g.name.clone();
     assert_same(&g, &again, "external_data via file");
     assert!(matches!(
         again.weight("fc.weight"),
@@ -893,7 +898,8 @@ fn export_names_nodes_pytorch_style() {
         inits.contains(&"conv1.weight") && inits.contains(&"fc2.bias"),
         "{inits:?}"
     );
-    // Placeholder weights: deterministic, small.
+    // Placeholder weights: deterministic, drawn as PyTorch initialises the conv's weight
+    // (uniform within 1/sqrt(fan-in), fan-in 1 x 5 x 5).
     let w = graph
         .initializer
         .iter()
@@ -907,7 +913,7 @@ fn export_names_nodes_pytorch_style() {
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect();
     assert_eq!(vals.len(), 16 * 25);
-    assert!(vals.iter().all(|v| v.abs() <= 0.01) && vals.iter().any(|&v| v != 0.0));
+    assert!(vals.iter().all(|v| v.abs() <= 0.2) && vals.iter().any(|&v| v.abs() > 0.1));
     assert_eq!(export_bytes(&g).unwrap(), export_bytes(&g).unwrap());
 }
 

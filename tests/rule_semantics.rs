@@ -350,7 +350,7 @@ proptest! {
             };
             prop_assert!(out.after_cost <= out.before_cost, "{} under {fw}", def.name);
             if !allow_approx && !out.unchanged {
-                let c = verify::check_exact(&inst.graph, &out.graph, 2, seed).unwrap();
+                let c = verify::check_exact(&inst.graph, &out.graph, 2, seed, &[]).unwrap();
                 prop_assert!(c.agrees, "{} under {fw}: {c:?}", def.name);
             }
         }

@@ -118,7 +118,7 @@ pub fn rules(data: &[u8]) {
         let out = FRAMEWORK.with(|m| optimize::optimize(&g, m, &set, &options, None));
         if let Ok(out) = out {
             if !out.unchanged {
-                let _ = verify::check_exact(&g, &out.graph, 1, 0);
+                let _ = verify::check_exact(&g, &out.graph, 1, 0, &[]);
             }
         }
     });

@@ -62,9 +62,9 @@ pub fn run(a: DiffArgs) -> Result<i32> {
         super::framework::load(fa, &overrides)?,
         super::framework::load(fb, &overrides)?,
     );
-    let (ga, gb) = (a.zoo.load(&a.a)?, a.zoo.load(&a.b)?);
-    let (pa, _) = crate::profile(&ga, &ma, a.weights)?;
-    let (pb, _) = crate::profile(&gb, &mb, a.weights)?;
+    let (mut ga, mut gb) = (a.zoo.load(&a.a)?, a.zoo.load(&a.b)?);
+    let (pa, _) = crate::profile(&mut ga, &ma, a.weights)?;
+    let (pb, _) = crate::profile(&mut gb, &mb, a.weights)?;
     let (la, lb) = (layers::rows(&ga, &pa), layers::rows(&gb, &pb));
     let pairs = diff::align(&la, &lb);
     let units = a.units.into();

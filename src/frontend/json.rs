@@ -17,9 +17,12 @@
 //! `real`|`int`, `visibility`: `secret`|`public`|`server`; inputs and parameters default to
 //! secret, constants are public). Other nodes list `inputs` by name and their attributes
 //! inline; shapes are inferred (a `shape` written on them is checked). Nodes may appear in any
-//! order. `phase` (`forward`, `loss`, `backward`, `update`) defaults to `forward`.
+//! order. `phase` (`forward`, `loss`, `backward`, `update`) defaults to `forward`. A parameter
+//! may carry its values (`"values": [...]`, row-major; written for stored and folded weights).
 
-use crate::graph::{ElemKind, Graph, GraphError, Op, Phase, Shape, ValueInfo, Visibility};
+use crate::graph::{
+    ElemKind, Graph, GraphError, Op, Phase, Shape, ValueInfo, Visibility, WeightData,
+};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -74,13 +77,45 @@ struct NodeEntry {
     visibility: Option<Visibility>,
     #[serde(default, skip_serializing_if = "Phase::is_forward")]
     phase: Phase,
+    /// A parameter's stored values, row-major.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    values: Option<Vec<f64>>,
     /// The op's attributes, inline.
     #[serde(flatten)]
     attrs: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Serialises a graph to the native JSON format.
+/// Serialises a graph's structure to the native JSON format (no parameter values).
 pub fn to_json(graph: &Graph) -> String {
+    document(graph, &HashMap::new())
+}
+
+/// Serialises a graph to the native JSON format with the values of its parameters: every
+/// stored value (imported weights, folded weights), and placeholders that the graph as
+/// written would not give again (their parameter is used differently now). Fails when stored
+/// values cannot be read.
+pub fn to_json_with_values(graph: &Graph) -> Result<String, String> {
+    let mut values = HashMap::new();
+    for id in graph.node_ids() {
+        let node = graph.node(id);
+        let stored = match graph.weight(&node.name) {
+            Some(w @ WeightData::Placeholder { .. })
+                if *w == crate::interpret::random::placeholder(graph, id) =>
+            {
+                continue
+            }
+            Some(w) => w,
+            None => continue,
+        };
+        let v = stored
+            .to_f64()
+            .map_err(|e| format!("parameter '{}': {e}", node.name))?;
+        values.insert(node.name.clone(), v);
+    }
+    Ok(document(graph, &values))
+}
+
+fn document(graph: &Graph, values: &HashMap<String, Vec<f64>>) -> String {
     let nodes = graph
         .node_ids()
         .map(|id| {
@@ -109,6 +144,7 @@ pub fn to_json(graph: &Graph) -> String {
                 visibility: (source && node.value.visibility != default_vis)
                     .then_some(node.value.visibility),
                 phase: node.phase,
+                values: values.get(&node.name).cloned(),
                 attrs,
             }
         })
@@ -222,6 +258,30 @@ fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
                 n.kind.unwrap_or_default(),
                 n.visibility.unwrap_or(default_vis),
             );
+            if let Some(values) = &n.values {
+                if !matches!(op, Op::Parameter { .. }) {
+                    return Err(fail(node_reason(n, "only a parameter has \"values\"")));
+                }
+                if values.len() != crate::graph::numel(&value.shape) {
+                    return Err(fail(node_reason(
+                        n,
+                        &format!(
+                            "has {} values, its shape {} holds {}",
+                            values.len(),
+                            crate::graph::shape_string(&value.shape),
+                            crate::graph::numel(&value.shape)
+                        ),
+                    )));
+                }
+                let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+                graph.set_weight(
+                    n.name.clone(),
+                    WeightData::Inline {
+                        data_type: 11,
+                        bytes: bytes.into(),
+                    },
+                );
+            }
             graph.add_source(n.name.clone(), n.module.clone(), op, value)
         } else {
             if n.kind.is_some() || n.visibility.is_some() {
@@ -346,10 +406,16 @@ pub fn read_file(path: &Path) -> Result<Graph, JsonError> {
     build(parsed, &file)
 }
 
-/// Writes a graph to a JSON file (atomically: a failed write leaves the previous file).
+/// Writes a graph to a JSON file with its parameters' values ([`to_json_with_values`]),
+/// atomically: a failed write leaves the previous file.
 pub fn write_file(graph: &Graph, path: &Path) -> Result<(), JsonError> {
-    crate::output::write(path, to_json(graph)).map_err(|source| JsonError::Io {
-        file: path.display().to_string(),
+    let file = path.display().to_string();
+    let text = to_json_with_values(graph).map_err(|reason| JsonError::Format {
+        file: file.clone(),
+        reason,
+    })?;
+    crate::output::write(path, text).map_err(|source| JsonError::Io {
+        file: file.clone(),
         source,
     })
 }

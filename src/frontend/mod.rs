@@ -3,6 +3,7 @@
 //! opsets 11–21 in, opset 17 out).
 
 pub mod json;
+pub mod npy;
 pub mod onnx;
 
 use crate::graph::Graph;

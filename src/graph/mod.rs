@@ -65,6 +65,9 @@ pub struct Graph {
     /// Stored values of parameters, by parameter node name (only for graphs imported from
     /// files that carry weights; see [`WeightData`]). Not part of graph equality.
     weights: HashMap<String, WeightData>,
+    /// The names the outputs have in the model file the graph came from (ONNX graph output
+    /// names), in output order; empty when the file named nothing beyond the nodes.
+    output_names: Vec<String>,
 }
 
 impl Graph {
@@ -76,6 +79,7 @@ impl Graph {
             by_name: HashMap::new(),
             current_phase: Phase::Forward,
             weights: HashMap::new(),
+            output_names: Vec::new(),
         }
     }
 
@@ -211,6 +215,17 @@ impl Graph {
 
     pub fn set_outputs(&mut self, outputs: Vec<NodeId>) {
         self.outputs = outputs;
+    }
+
+    /// Records the names the outputs take in a written model file (one per output, in
+    /// order), as the file the graph came from named them.
+    pub fn set_output_names(&mut self, names: Vec<String>) {
+        self.output_names = names;
+    }
+
+    /// The recorded file names of the outputs (empty when none were recorded).
+    pub fn output_names(&self) -> &[String] {
+        &self.output_names
     }
 
     pub fn outputs(&self) -> &[NodeId] {

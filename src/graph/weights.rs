@@ -4,8 +4,10 @@
 //! written back to a model file. An importer records where each parameter's values live (a
 //! shared slice of the file it read, or a reference into an external weight file that is never
 //! read at import time), so memory stays proportional to the graph rather than to the weights.
-//! Parameters without a record (built-in zoo models, stripped files) get placeholder values on
-//! export.
+//! Parameters without a record (built-in zoo models, stripped files) get deterministic
+//! placeholder values ([`WeightData::Placeholder`], drawn as PyTorch initialises such a
+//! parameter, seeded by its name) wherever values are needed: on export, when parameter-only
+//! subgraphs are folded, and in the optimizer's check.
 
 use bytes::Bytes;
 use std::fmt;
@@ -15,7 +17,7 @@ use std::path::PathBuf;
 /// Where the values of one parameter are stored. `data_type` is the ONNX
 /// `TensorProto.DataType` code of the stored elements (1 = float32, 10 = float16, ...), and the
 /// bytes are little-endian in row-major order, as ONNX stores `raw_data`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub enum WeightData {
     /// Bytes held in memory (shared with the buffer they were read from, not copied).
     Inline { data_type: i32, bytes: Bytes },
@@ -27,6 +29,15 @@ pub enum WeightData {
         offset: u64,
         length: u64,
     },
+    /// Values of shape `shape` drawn from `draw` by the PCG-64 stream `stream`, each rounded to
+    /// float32 (the type they are written as): the placeholder of a parameter without stored
+    /// values, fixed when it was first needed so that every later copy of the graph gives
+    /// the parameter the same values however it is used.
+    Placeholder {
+        draw: crate::interpret::random::Draw,
+        stream: u64,
+        shape: Vec<usize>,
+    },
 }
 
 impl WeightData {
@@ -36,6 +47,7 @@ impl WeightData {
             WeightData::Inline { data_type, .. } | WeightData::External { data_type, .. } => {
                 *data_type
             }
+            WeightData::Placeholder { .. } => 1,
         }
     }
 
@@ -44,6 +56,7 @@ impl WeightData {
         match self {
             WeightData::Inline { bytes, .. } => bytes.len() as u64,
             WeightData::External { length, .. } => *length,
+            WeightData::Placeholder { shape, .. } => super::numel(shape) as u64 * 4,
         }
     }
 
@@ -63,6 +76,16 @@ impl WeightData {
             } => {
                 stored = read_range(path, *offset, *length)?;
                 &stored
+            }
+            WeightData::Placeholder {
+                draw,
+                stream,
+                shape,
+            } => {
+                return Ok(crate::interpret::random::draw_values(*draw, *stream, shape)
+                    .into_iter()
+                    .map(|v| v as f32 as f64)
+                    .collect())
             }
         };
         let decode = |size: usize, f: &dyn Fn(&[u8]) -> f64| -> Result<Vec<f64>, String> {
@@ -85,6 +108,20 @@ impl WeightData {
             t => Err(format!(
                 "stored values of ONNX element type {t} cannot be read as real numbers"
             )),
+        }
+    }
+}
+
+impl WeightData {
+    /// Values stored as float32 (each `f64` rounded to the nearest float32).
+    pub fn from_f32(values: &[f64]) -> WeightData {
+        WeightData::Inline {
+            data_type: 1,
+            bytes: values
+                .iter()
+                .flat_map(|&v| (v as f32).to_le_bytes())
+                .collect::<Vec<u8>>()
+                .into(),
         }
     }
 }
@@ -123,6 +160,13 @@ impl fmt::Debug for WeightData {
                 length,
                 path.display()
             ),
+            WeightData::Placeholder { draw, shape, .. } => {
+                write!(
+                    f,
+                    "Placeholder({} from {draw:?})",
+                    super::shape_string(shape)
+                )
+            }
         }
     }
 }

@@ -21,6 +21,8 @@
 //!   drawn deterministically from a seed by [`Bindings::random`] (see [`random`] for the
 //!   distributions);
 //! - [`evaluate`] gives the outputs, [`evaluate_all`] every node's value;
+//! - [`fold`]: parameter-only subgraphs evaluated and stored as parameters (what the
+//!   writers do with the optimizer's weight arithmetic);
 //! - [`Arithmetic`]: `f64`, or fixed-point with the ring and fraction bits of a cost model
 //!   (see the `arith` module documentation for exactly what is emulated);
 //!   [`arithmetic_error`] reports each output's error against `f64`.
@@ -33,6 +35,7 @@ mod arith;
 mod bindings;
 mod error;
 mod eval;
+pub mod fold;
 mod kernels;
 pub mod random;
 mod report;

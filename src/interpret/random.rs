@@ -21,7 +21,7 @@
 
 use super::bindings::Bindings;
 use super::tensor::Tensor;
-use crate::graph::{normalize_axis, numel, ElemKind, Graph, NodeId, Op, ParamRole};
+use crate::graph::{normalize_axis, numel, ElemKind, Graph, NodeId, Op, ParamRole, WeightData};
 use ndarray::{ArrayD, IxDyn};
 use rand::{Rng, RngExt, SeedableRng};
 use rand_pcg::Pcg64;
@@ -76,10 +76,51 @@ impl Bindings {
 pub fn random_tensor(graph: &Graph, id: NodeId, seed: u64) -> Tensor {
     let node = graph.node(id);
     let shape = &node.value.shape;
-    let mut rng =
-        Pcg64::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ fnv1a(&node.name));
+    let data = draw_values(draw_for(graph, id), stream(seed, &node.name), shape);
+    let array = ArrayD::from_shape_vec(IxDyn(shape), data).expect("numel matches the shape");
+    Tensor::from_array(array, node.value.kind)
+}
+
+/// The PCG-64 stream of node `name` for `seed`.
+fn stream(seed: u64, name: &str) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ fnv1a(name)
+}
+
+/// The seed of placeholder weights: a parameter without stored values gets what
+/// [`Bindings::random`] would draw for it with this seed.
+pub const PLACEHOLDER_SEED: u64 = 0x005E_ED0F_4A7E;
+
+/// The placeholder of parameter `id` of `graph` (which must not have stored values): the
+/// values [`Bindings::random`] draws for it with [`PLACEHOLDER_SEED`], as PyTorch initialises
+/// a parameter used this way, rounded to float32.
+pub fn placeholder(graph: &Graph, id: NodeId) -> WeightData {
+    let node = graph.node(id);
+    WeightData::Placeholder {
+        draw: draw_for(graph, id),
+        stream: stream(PLACEHOLDER_SEED, &node.name),
+        shape: node.value.shape.clone(),
+    }
+}
+
+/// A copy of `graph` in which every parameter without stored values has its placeholder
+/// ([`placeholder`]), fixed while the parameter is still used as the model uses it.
+pub fn with_placeholders(graph: &Graph) -> Graph {
+    let mut g = graph.clone();
+    for id in graph.node_ids() {
+        let node = graph.node(id);
+        if matches!(node.op, Op::Parameter { .. }) && graph.weight(&node.name).is_none() {
+            g.set_weight(node.name.clone(), placeholder(graph, id));
+        }
+    }
+    g
+}
+
+/// Values of shape `shape` drawn from `draw` by the PCG-64 stream `stream`, in row-major
+/// order.
+pub fn draw_values(draw: Draw, stream: u64, shape: &[usize]) -> Vec<f64> {
+    let mut rng = Pcg64::seed_from_u64(stream);
     let n = numel(shape);
-    let data: Vec<f64> = match draw_for(graph, id) {
+    match draw {
         Draw::Uniform { low, high } => (0..n)
             .map(|_| low + (high - low) * unit(&mut rng))
             .collect(),
@@ -95,9 +136,7 @@ pub fn random_tensor(graph: &Graph, id: NodeId, seed: u64) -> Tensor {
             }
             d
         }
-    };
-    let array = ArrayD::from_shape_vec(IxDyn(shape), data).expect("numel matches the shape");
-    Tensor::from_array(array, node.value.kind)
+    }
 }
 
 /// How the value of source node `id` is drawn.

@@ -3,7 +3,12 @@
 //!
 //! Back in the IR, a chosen e-node that is an original graph node (same op on the same
 //! e-classes) keeps that node's name and module; a node a rule made is named after its op in
-//! the module of the e-class it joined (the node it replaces), and reported with the rule.
+//! the module of the e-class it joined (the node it replaces), and reported with the rule. A
+//! new node that stands for an original one (same op and attributes on the same first
+//! operand, the original not in the result: a convolution whose weights absorbed a batch
+//! norm, the merged layer of sibling layers) takes that node's name and module, and a new
+//! node computing a graph output takes the original output node's name. Parameters keep
+//! their stored values and the outputs their recorded file names.
 
 use super::analysis::{node_op, EGraph, Home, SourceInfo, TensorAnalysis};
 use super::language::{Attrs, Real, TensorNode, TensorOp};
@@ -161,6 +166,12 @@ pub fn rebuild_graph(
 
     // Post-order over the chosen e-nodes (iterative: graphs are deep).
     let root_node = &choice[&egraph.find(root)];
+    let mut output_name: HashMap<Id, String> = HashMap::new();
+    for (&c, &o) in root_node.children.iter().zip(original.outputs()) {
+        output_name
+            .entry(egraph.find(c))
+            .or_insert_with(|| original.node(o).name.clone());
+    }
     let mut order: Vec<Id> = Vec::new();
     let mut state: HashMap<Id, bool> = HashMap::new();
     for &out in &root_node.children {
@@ -184,6 +195,27 @@ pub fn rebuild_graph(
             }
         }
     }
+    // Original nodes a new node can stand for: same op and attributes on the same first
+    // operand (the layer whose weights a rewrite changed, as a folded batch norm changes a
+    // convolution's), unless the original itself is in the result.
+    let kept_names: HashSet<&str> = order
+        .iter()
+        .filter_map(|c| original_of.get(&canon(&choice[c])))
+        .map(|&id| original.node(id).name.as_str())
+        .collect();
+    let mut counterparts: HashMap<(Id, &'static str), Vec<NodeId>> = HashMap::new();
+    for (n, id) in originals {
+        let on = original.node(*id);
+        if let (Some(&first), false) = (
+            n.operands().first(),
+            on.op.is_source() || kept_names.contains(on.name.as_str()),
+        ) {
+            counterparts
+                .entry((egraph.find(first), on.op.name()))
+                .or_default()
+                .push(*id);
+        }
+    }
     for class in order {
         let node = &choice[&class];
         let data = &egraph[class].data;
@@ -201,6 +233,9 @@ pub fn rebuild_graph(
                         .expect("sources come from the graph"),
                 );
                 g.set_phase(n.phase);
+                if let Some(w) = original.weight(&n.name) {
+                    g.set_weight(n.name.clone(), w.clone());
+                }
                 g.add_source(
                     n.name.clone(),
                     n.module.clone(),
@@ -243,7 +278,20 @@ pub fn rebuild_graph(
                         g.add(n.name.clone(), n.module.clone(), op, &inputs)?
                     }
                     _ => {
-                        let name = fresh(&mut reserved, &g, &join(&module, op.name()));
+                        // A new node computing an output takes the original output's name.
+                        let counterpart = node.operands().first().and_then(|&first| {
+                            counterparts
+                                .get(&(egraph.find(first), op.name()))?
+                                .iter()
+                                .map(|&id| original.node(id))
+                                .find(|n| n.op == op && !g_has(&g, &n.name))
+                        });
+                        let module = counterpart.map_or(module, |n| n.module.clone());
+                        let name = match (output_name.get(&class), counterpart) {
+                            (Some(n), _) if !g_has(&g, n) => n.clone(),
+                            (_, Some(n)) => n.name.clone(),
+                            _ => fresh(&mut reserved, &g, &join(&module, op.name())),
+                        };
                         g.set_phase(home.phase);
                         let id = g.add(name.clone(), module.clone(), op.clone(), &inputs)?;
                         rewritten.push(Rewritten {
@@ -270,6 +318,7 @@ pub fn rebuild_graph(
             .map(|c| built[&egraph.find(*c)])
             .collect(),
     );
+    g.set_output_names(original.output_names().to_vec());
     g.set_phase(Phase::Forward);
     Ok((g, rewritten))
 }

@@ -15,9 +15,14 @@
 //! - [`verify`]: a result run against its input with the reference interpreter;
 //! - [`error_budget`]: whether an approximate result's measured error allows writing it.
 //!
-//! The result is re-profiled: its cost under the objective equals the extractor's figure, and
-//! it is never costlier than the input (when the extractor finds nothing cheaper, the input
-//! comes back unchanged).
+//! The extracted graph is rebuilt with the input's parameter values (stored, or deterministic
+//! placeholders for models without weights) and re-profiled: its cost under the objective
+//! equals the extractor's figure. Its parameter-only subgraphs (the weight arithmetic of the
+//! rewrites: folded batch norm, concatenated and scaled weights) are then evaluated into new
+//! parameters ([`crate::interpret::fold`]), which gives the result as a model file holds it;
+//! the `after` profile is of that graph, so a written result re-profiles to exactly `after`.
+//! The result is never costlier than the input (when the extractor finds nothing cheaper, the
+//! input comes back unchanged).
 //!
 //! ```
 //! use hawkeye_mpc::graph::{ElemKind, Graph, Op, ValueInfo, Visibility};
@@ -103,6 +108,10 @@ pub enum OptimizeError {
     /// a rule file; debug builds panic instead).
     #[error("inconsistent rewrites:\n{}", .0.join("\n"))]
     Inconsistent(Vec<String>),
+    /// The parameter-only subgraphs of the result could not be evaluated (unreadable stored
+    /// weights, or weight arithmetic without a finite value).
+    #[error("computing the result's weights: {0}")]
+    Fold(#[from] crate::interpret::fold::FoldError),
     /// The extractor's figure differs from the re-profiled cost of its graph (a bug).
     #[error(
         "the extracted graph costs {profiled} when re-profiled, the extractor said {extracted}"
@@ -279,22 +288,31 @@ pub fn optimize(
     };
     let nodes = extract::chosen_nodes(&egraph, loaded.root, &chosen.choice);
     let approximations = provenance::in_choice(&egraph, &nodes);
-    let (new_graph, rewritten) = convert::rebuild_graph(
+    let (rebuilt, rewritten) = convert::rebuild_graph(
         &egraph,
         loaded.root,
         &nodes,
-        graph,
+        &crate::interpret::random::with_placeholders(graph),
         &loaded.originals,
         &egraph.analysis.created,
     )?;
-    let after = Profile::new(&new_graph, model)?;
-    let after_cost = objective.of(&after.total);
-    if (after_cost - chosen.cost).abs() > TOLERANCE * after_cost.abs().max(chosen.cost.abs()) {
+    let extracted_cost = objective.of(&Profile::new(&rebuilt, model)?.total);
+    if (extracted_cost - chosen.cost).abs()
+        > TOLERANCE * extracted_cost.abs().max(chosen.cost.abs())
+    {
         return Err(OptimizeError::CostMismatch {
             extracted: chosen.cost,
-            profiled: after_cost,
+            profiled: extracted_cost,
         });
     }
+    // The weight arithmetic of the rewrites, evaluated: the graph a model file holds.
+    let new_graph = crate::interpret::fold::fold_parameters(&rebuilt)?.into_owned();
+    let rewritten: Vec<Rewritten> = rewritten
+        .into_iter()
+        .filter(|r| new_graph.find(&r.node).is_some())
+        .collect();
+    let after = Profile::new(&new_graph, model)?;
+    let after_cost = objective.of(&after.total);
     let extraction = ExtractionReport {
         method,
         seconds: start.elapsed().as_secs_f64(),

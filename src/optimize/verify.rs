@@ -1,23 +1,35 @@
 //! The optimizer's result run against its input with the reference interpreter.
 //!
-//! Both graphs are evaluated on the same random inputs and parameters
-//! ([`Bindings::random`] of the input graph, bound by node name: rules compute new values
-//! from existing parameters, as batchnorm folding does, and never add parameters), and their
-//! outputs are compared in order.
+//! Both graphs are evaluated on the same inputs: `samples` random ones ([`Bindings::random`]'s
+//! distributions for the input graph's inputs) and any the user gave (`--inputs`). Each graph's
+//! parameters are bound to its own values ([`parameter_bindings`]): the weights its model
+//! file stores, the weights the optimizer computed from them (folded batch norm, merged and
+//! scaled weights, stored as float32 like the model's own), and for a model without weights
+//! the same deterministic placeholders the writers use. So a result whose weights are wrong
+//! fails the check. Outputs are compared in order.
 //! - With exact rules, the two graphs compute the same function: in `f64` every output must
 //!   agree within `|input - result| <= 1e-9 * (1 + max |input output|)` ([`TOLERANCE`]). The
-//!   rules only reorder floating-point operations.
+//!   rules only reorder floating-point operations. When the result has weights computed from
+//!   the model's (rounded to float32 as every model file stores them), the bound is
+//!   [`FLOAT32_TOLERANCE`] instead: the rounding of those weights, not a wrong rule or
+//!   weight, which moves outputs by orders of magnitude more.
 //! - With approximate rules, both run in the framework's fixed-point arithmetic (its `ring`
 //!   and `frac` parameters; 64 and 16 bits for those it does not have), and the output error
 //!   is reported so that it can be weighed against the communication saved.
 
 use crate::cost::CostModel;
-use crate::graph::Graph;
+use crate::graph::{Graph, Op};
+use crate::interpret::fold::parameter_bindings;
+use crate::interpret::random::random_tensor;
 use crate::interpret::{evaluate, Arithmetic, Bindings, InterpretError, Tensor};
 use serde::Serialize;
 
 /// Tolerance of the exact check, relative to the largest magnitude of each output (plus one).
 pub const TOLERANCE: f64 = 1e-9;
+
+/// Tolerance of the exact check when the result has weights computed from the model's and
+/// rounded to float32 (relative to the largest magnitude of each output, plus one).
+pub const FLOAT32_TOLERANCE: f64 = 1e-5;
 
 /// The fixed-point arithmetic used when a cost model has no `ring` and `frac` parameters.
 pub const DEFAULT_FIXED: Arithmetic = Arithmetic::Fixed {
@@ -40,7 +52,15 @@ pub struct OutputDiff {
 /// The two graphs compared on random inputs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
+    /// Random samples.
     pub samples: usize,
+    /// Samples of inputs the user gave.
+    pub given: usize,
+    /// Where the parameter values came from: `stored weights`, `placeholder weights` or
+    /// `stored and placeholder weights`, or `no parameters`.
+    pub weights: &'static str,
+    /// Parameters of the result whose values the optimizer computed (not the input's own).
+    pub computed_weights: usize,
     /// Samples use seeds `seed`, `seed + 1`, ...
     pub seed: u64,
     /// `f64`, or `fixed point with a R-bit ring and F fraction bits`.
@@ -110,14 +130,54 @@ fn describe(a: Arithmetic) -> String {
     }
 }
 
-/// Runs `input` and `result` on `samples` random bindings of `input` in `arithmetic` and
-/// compares their outputs; with a `tolerance`, `agrees` says whether every output is within
-/// it.
+/// Where a graph's parameter values come from (see [`Comparison::weights`]).
+fn weight_source(graph: &Graph) -> &'static str {
+    let (mut stored, mut placeholder) = (false, false);
+    for id in graph.node_ids() {
+        let n = graph.node(id);
+        if matches!(n.op, Op::Parameter { .. }) {
+            match graph.weight(&n.name) {
+                Some(crate::graph::WeightData::Placeholder { .. }) | None => placeholder = true,
+                Some(_) => stored = true,
+            }
+        }
+    }
+    match (stored, placeholder) {
+        (true, false) => "stored weights",
+        (false, true) => "placeholder weights",
+        (true, true) => "stored and placeholder weights",
+        (false, false) => "no parameters",
+    }
+}
+
+/// Parameters of `result` whose values are not the same-named parameter's of `input`.
+fn computed_weights(input: &Graph, result: &Graph) -> usize {
+    result
+        .node_ids()
+        .filter(|&id| {
+            let n = result.node(id);
+            matches!(n.op, Op::Parameter { .. })
+                && match (input.find(&n.name), result.weight(&n.name)) {
+                    (Some(i), Some(w)) => {
+                        input.node(i).value.shape != n.value.shape
+                            || input.weight(&n.name).is_some_and(|v| v != w)
+                    }
+                    (Some(i), None) => input.node(i).value.shape != n.value.shape,
+                    (None, _) => true,
+                }
+        })
+        .count()
+}
+
+/// Runs `input` and `result`, each with its own parameter values, on `samples` random inputs
+/// (seeds `seed`, `seed + 1`, ...) and on the `given` inputs, in `arithmetic`, and compares
+/// their outputs; with a `tolerance`, `agrees` says whether every output is within it.
 pub fn compare(
     input: &Graph,
     result: &Graph,
     samples: usize,
     seed: u64,
+    given: &[Bindings],
     arithmetic: Arithmetic,
     tolerance: Option<f64>,
 ) -> Result<Comparison, InterpretError> {
@@ -141,13 +201,34 @@ pub fn compare(
     // Before random inputs of the declared shapes are drawn.
     crate::interpret::check_size(input)?;
     crate::interpret::check_size(result)?;
+    let parameters =
+        |g: &Graph| parameter_bindings(g).map_err(|e| InterpretError::Unsupported(e.to_string()));
+    let (mut a_values, mut b_values) = (parameters(input)?, parameters(result)?);
+    let input_ids: Vec<_> = input
+        .node_ids()
+        .filter(|&id| matches!(input.node(id).op, Op::Input))
+        .collect();
     let mut finite = true;
     let mut undefined = 0;
     let mut compared = vec![0usize; outputs.len()];
-    for i in 0..samples {
-        let bindings = Bindings::random(input, seed.wrapping_add(i as u64));
-        let a = evaluate(input, &bindings, arithmetic)?;
-        let b = evaluate(result, &bindings, arithmetic)?;
+    for i in 0..samples + given.len() {
+        for &id in &input_ids {
+            let name = &input.node(id).name;
+            let value =
+                match i.checked_sub(samples) {
+                    None => random_tensor(input, id, seed.wrapping_add(i as u64)),
+                    Some(g) => given[g].get(name).cloned().ok_or_else(|| {
+                        InterpretError::MissingBinding {
+                            node: name.clone(),
+                            kind: "input",
+                        }
+                    })?,
+                };
+            a_values.insert(name.clone(), value.clone());
+            b_values.insert(name.clone(), value);
+        }
+        let a = evaluate(input, &a_values, arithmetic)?;
+        let b = evaluate(result, &b_values, arithmetic)?;
         for (((o, n), x), y) in outputs.iter_mut().zip(&mut compared).zip(&a).zip(&b) {
             if !x.is_finite() {
                 undefined += 1;
@@ -166,6 +247,14 @@ pub fn compare(
     for (o, &n) in outputs.iter_mut().zip(&compared) {
         o.mean_abs /= n.max(1) as f64;
     }
+    let computed = computed_weights(input, result);
+    let tolerance = tolerance.map(|t| {
+        if computed > 0 {
+            t.max(FLOAT32_TOLERANCE)
+        } else {
+            t
+        }
+    });
     let agrees = finite
         && tolerance.is_none_or(|t| {
             outputs
@@ -174,6 +263,9 @@ pub fn compare(
         });
     Ok(Comparison {
         samples,
+        given: given.len(),
+        weights: weight_source(input),
+        computed_weights: computed,
         seed,
         arithmetic: describe(arithmetic),
         default_arithmetic: false,
@@ -202,18 +294,21 @@ fn difference(x: &Tensor, y: &Tensor) -> (f64, f64) {
     (max, sum / x.numel().max(1) as f64)
 }
 
-/// The exact check: `result` against `input` in `f64` within [`TOLERANCE`].
+/// The exact check: `result` against `input` in `f64` within [`TOLERANCE`] (or
+/// [`FLOAT32_TOLERANCE`] for computed weights).
 pub fn check_exact(
     input: &Graph,
     result: &Graph,
     samples: usize,
     seed: u64,
+    given: &[Bindings],
 ) -> Result<Comparison, InterpretError> {
     compare(
         input,
         result,
         samples,
         seed,
+        given,
         Arithmetic::Float,
         Some(TOLERANCE),
     )
@@ -227,9 +322,10 @@ pub fn approximation_error(
     model: &CostModel,
     samples: usize,
     seed: u64,
+    given: &[Bindings],
 ) -> Result<Comparison, InterpretError> {
     let (arithmetic, default) = fixed_point_of(model);
-    let mut c = compare(input, result, samples, seed, arithmetic, None)?;
+    let mut c = compare(input, result, samples, seed, given, arithmetic, None)?;
     c.default_arithmetic = default;
     Ok(c)
 }
@@ -258,15 +354,15 @@ mod tests {
     #[test]
     fn the_same_function_agrees_another_does_not() {
         let relu = unary(Op::Relu);
-        let c = check_exact(&relu, &relu.clone(), 2, 0).unwrap();
+        let c = check_exact(&relu, &relu.clone(), 2, 0, &[]).unwrap();
         assert!(c.agrees);
         assert_eq!((c.max_abs(), c.undefined, c.samples), (0.0, 0, 2));
-        let c = check_exact(&relu, &unary(Op::Abs), 2, 0).unwrap();
+        let c = check_exact(&relu, &unary(Op::Abs), 2, 0, &[]).unwrap();
         assert!(!c.agrees);
         assert!(c.max_abs() > 0.0);
         // log of U(-1, 1) inputs is not finite: nothing to compare.
         let log = unary(Op::Log);
-        let c = check_exact(&log, &log, 1, 0).unwrap();
+        let c = check_exact(&log, &log, 1, 0, &[]).unwrap();
         assert_eq!(c.undefined, 1);
         assert!(c.agrees);
     }
@@ -305,7 +401,8 @@ mod tests {
                 true
             )
         );
-        let c = approximation_error(&unary(Op::Relu), &unary(Op::Square), &model, 3, 1).unwrap();
+        let c =
+            approximation_error(&unary(Op::Relu), &unary(Op::Square), &model, 3, 1, &[]).unwrap();
         assert_eq!(c.tolerance, None);
         assert!(c.default_arithmetic && c.agrees);
         assert_eq!(

@@ -94,8 +94,8 @@ fn bindings(s: &mut String, r: &EquivReport) {
     );
     let _ = writeln!(
         s,
-        "  original parameters: {} from stored weights, {} drawn from the seed",
-        b.original.stored, b.original.drawn
+        "  original parameters: {} from stored weights, {} placeholders (no stored values: the ones `hawkeye export` writes)",
+        b.original.stored, b.original.placeholder
     );
     let _ = writeln!(
         s,

@@ -140,12 +140,31 @@ fn magnitude(v: f64) -> String {
     }
 }
 
-fn inputs(n: usize) -> String {
-    if n == 1 {
-        "1 random input".to_string()
+/// What the check ran on: `2 random inputs and 1 given input, with stored weights`.
+fn inputs(c: &Comparison) -> String {
+    let count = |n: usize, what: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {what} input")),
+        n => Some(format!("{n} {what} inputs")),
+    };
+    let samples: Vec<String> = [count(c.samples, "random"), count(c.given, "given")]
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut text = if samples.is_empty() {
+        "no inputs".to_string()
     } else {
-        format!("{n} random inputs")
+        samples.join(" and ")
+    };
+    let _ = write!(text, ", with {}", c.weights);
+    if c.computed_weights > 0 {
+        let _ = write!(
+            text,
+            " ({} computed by the rewrites, stored as float32)",
+            c.computed_weights
+        );
     }
+    text
 }
 
 /// The line(s) on how the result was checked against the input with the interpreter: the
@@ -177,7 +196,7 @@ pub fn check_text(o: &Optimized, check: Option<&Comparison>) -> String {
             let _ = writeln!(
                 out,
                 "check: the result computes the input's outputs on {} ({}): max |difference| {}, tolerance {t:e} (1 + |output|){skipped}",
-                inputs(c.samples),
+                inputs(c),
                 c.arithmetic,
                 magnitude(c.max_abs())
             );
@@ -186,7 +205,7 @@ pub fn check_text(o: &Optimized, check: Option<&Comparison>) -> String {
             let _ = writeln!(
                 out,
                 "check FAILED: the result differs from the input on {} ({}): max |difference| {}{} (tolerance {t:e} (1 + |output|){skipped}); a rule or the optimizer is wrong",
-                inputs(c.samples),
+                inputs(c),
                 c.arithmetic,
                 magnitude(c.max_abs()),
                 worst
@@ -221,7 +240,7 @@ pub fn check_text(o: &Optimized, check: Option<&Comparison>) -> String {
             let _ = writeln!(
                 out,
                 "  input and result run on {} in {}{}{skipped}",
-                inputs(c.samples),
+                inputs(c),
                 c.arithmetic,
                 if c.default_arithmetic {
                     " (the framework does not set both ring and frac; defaults 64 and 16)"

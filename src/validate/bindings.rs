@@ -5,11 +5,15 @@
 //!   [`Graph::weight`]) is bound to them: a variant whose weights were re-derived (batch norm
 //!   folded into a convolution, say) is checked with its own weights, which is the only way
 //!   such a variant can be equivalent.
+//! - An original parameter without stored values gets its deterministic placeholder
+//!   ([`crate::interpret::random::placeholder`]): the values `hawkeye export` and `optimize -o`
+//!   write for it and fold into the weights they compute, so a written variant of a model
+//!   without weights is checked against the same values.
 //! - Otherwise a parameter of the variant that the original also has, by name and with the
-//!   same shape, gets the original's value (stored or random).
-//! - Any other parameter is drawn from the sample's seed ([`Bindings::random`]'s
-//!   distributions). A variant parameter drawn this way has no counterpart in the original,
-//!   so a mismatch may only mean the weights differ; the summary counts them.
+//!   same shape, gets the original's value (stored or placeholder).
+//! - Any other variant parameter is drawn from the sample's seed ([`Bindings::random`]'s
+//!   distributions). It has no counterpart in the original, so a mismatch may only mean the
+//!   weights differ; the summary counts them.
 
 use crate::graph::{Graph, NodeId, Op};
 use crate::interpret::{random::random_tensor, Bindings, Tensor};
@@ -22,6 +26,8 @@ pub struct ParameterSources {
     pub stored: usize,
     /// Bound by name to the original's value (variant only).
     pub shared: usize,
+    /// Bound to the parameter's placeholder (original only: the file stores no values).
+    pub placeholder: usize,
     /// Drawn from the seed.
     pub drawn: usize,
 }
@@ -64,16 +70,29 @@ pub struct Binder<'g> {
     original: &'g Graph,
     variant: &'g Graph,
     original_stored: HashMap<String, Tensor>,
+    /// Placeholders of the original's parameters without stored values.
+    original_placeholders: HashMap<String, Tensor>,
     variant_stored: HashMap<String, Tensor>,
 }
 
 impl<'g> Binder<'g> {
     /// Decodes the stored weights of both graphs (once, for all samples).
     pub fn new(original: &'g Graph, variant: &'g Graph) -> Result<Binder<'g>, String> {
+        let original_stored = stored_values(original, "original")?;
+        let mut original_placeholders = HashMap::new();
+        for id in original.node_ids() {
+            let n = original.node(id);
+            if matches!(n.op, Op::Parameter { .. }) && !original_stored.contains_key(&n.name) {
+                let t = crate::interpret::fold::parameter_tensor(original, id)
+                    .map_err(|e| format!("original: {e}"))?;
+                original_placeholders.insert(n.name.clone(), t);
+            }
+        }
         Ok(Binder {
             original,
             variant,
-            original_stored: stored_values(original, "original")?,
+            original_stored,
+            original_placeholders,
             variant_stored: stored_values(variant, "variant")?,
         })
     }
@@ -96,7 +115,7 @@ impl<'g> Binder<'g> {
                 Op::Parameter { .. } if self.original_stored.contains_key(&n.name) => {
                     s.original.stored += 1
                 }
-                Op::Parameter { .. } => s.original.drawn += 1,
+                Op::Parameter { .. } => s.original.placeholder += 1,
                 _ => {}
             }
         }
@@ -126,7 +145,7 @@ impl<'g> Binder<'g> {
                 Op::Input => random_tensor(self.original, id, seed),
                 Op::Parameter { .. } => match self.original_stored.get(&n.name) {
                     Some(t) => t.clone(),
-                    None => random_tensor(self.original, id, seed),
+                    None => self.original_placeholders[&n.name].clone(),
                 },
                 _ => continue,
             };

@@ -6,7 +6,8 @@
 //!    visibilities) and give as many outputs with the same shapes; otherwise the comparison
 //!    is refused with every mismatch listed;
 //! 2. [`bindings`]: inputs get the same random values by name; parameters are bound to the
-//!    values their file stores, else by name to the original's, else drawn from the seed
+//!    values their file stores, else (original) their placeholders, else (variant) by name to the
+//!    original's, else drawn from the seed
 //!    (see that module for the exact policy);
 //! 3. [`numeric`]: both graphs are evaluated on several samples in `f64` and in the
 //!    framework's fixed-point arithmetic, and each output's error is reported with the worst

@@ -15,9 +15,7 @@ use super::proto::{
     TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use super::tensor::{bf16_to_f64, f16_to_f64};
-use crate::graph::{
-    ConstValue, ElemKind, Graph, Node, NodeId, Op, ParamRole, Phase, Visibility, WeightData,
-};
+use crate::graph::{ConstValue, ElemKind, Graph, NodeId, Op, Phase, Visibility, WeightData};
 use bytes::Bytes;
 use prost::Message;
 use std::collections::{HashMap, HashSet};
@@ -135,28 +133,6 @@ fn value_info(name: &str, kind: ElemKind, shape: &[usize], doc: Option<String>) 
         doc_string: doc,
         ..Default::default()
     }
-}
-
-/// Deterministic placeholder values for a parameter without stored values: uniform in ±0.01
-/// (running variances 1 + uniform(0, 0.01)), seeded by the parameter name.
-pub fn placeholder(name: &str, role: ParamRole, numel: usize) -> Vec<u8> {
-    let mut state = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    }) | 1;
-    let (scale, offset) = match role {
-        ParamRole::RunningVar => (0.01 / (1u64 << 24) as f32, 1.0),
-        _ => (0.02 / (1u64 << 24) as f32, -0.01),
-    };
-    let mut out = vec![0u8; numel * 4];
-    for chunk in out.chunks_exact_mut(4) {
-        // xorshift64*: cheap enough for billions of values.
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        let u = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32;
-        chunk.copy_from_slice(&(u * scale + offset).to_le_bytes());
-    }
-    out
 }
 
 /// Float32 little-endian bytes of stored weight values of another float type.
@@ -319,21 +295,32 @@ impl<'g, 'w> Exporter<'g, 'w> {
         )
     }
 
-    fn weight_bytes(&mut self, n: &Node) -> R<Vec<u8>> {
+    /// Float32 bytes of a parameter's values: its stored values, else its placeholder
+    /// ([`crate::interpret::random::placeholder`]).
+    fn weight_bytes(&mut self, id: NodeId) -> R<Vec<u8>> {
+        let n = self.g.node(id);
         let numel = n.value.numel();
-        let role = match n.op {
-            Op::Parameter { role } => role,
-            _ => ParamRole::Weight,
+        let drawn;
+        let stored = match self.g.weight(&n.name) {
+            Some(w) => w,
+            None => {
+                drawn = crate::interpret::random::placeholder(self.g, id);
+                &drawn
+            }
         };
-        let bytes = match self.g.weight(&n.name) {
-            None => placeholder(&n.name, role, numel),
-            Some(WeightData::Inline { data_type, bytes }) => to_f32_bytes(*data_type, bytes)?,
-            Some(WeightData::External {
+        let bytes = match stored {
+            WeightData::Inline { data_type, bytes } => to_f32_bytes(*data_type, bytes)?,
+            WeightData::External {
                 data_type,
                 path,
                 offset,
                 length,
-            }) => to_f32_bytes(*data_type, &read_range(path, *offset, *length)?)?,
+            } => to_f32_bytes(*data_type, &read_range(path, *offset, *length)?)?,
+            WeightData::Placeholder { .. } => stored
+                .to_f64()?
+                .iter()
+                .flat_map(|&v| (v as f32).to_le_bytes())
+                .collect(),
         };
         if bytes.len() != numel * 4 {
             return Err(format!(
@@ -346,7 +333,8 @@ impl<'g, 'w> Exporter<'g, 'w> {
         Ok(bytes)
     }
 
-    fn initializer(&mut self, n: &Node, doc: String) -> R<TensorProto> {
+    fn initializer(&mut self, id: NodeId, doc: String) -> R<TensorProto> {
+        let n = self.g.node(id);
         let mut t = TensorProto {
             name: Some(n.name.clone()),
             dims: us(&n.value.shape),
@@ -366,7 +354,7 @@ impl<'g, 'w> Exporter<'g, 'w> {
             Sink::Inline => {
                 t.raw_data = Some(match shared {
                     Some(b) => b,
-                    None => Bytes::from(self.weight_bytes(n)?),
+                    None => Bytes::from(self.weight_bytes(id)?),
                 });
             }
             Sink::External { .. } => {
@@ -381,7 +369,7 @@ impl<'g, 'w> Exporter<'g, 'w> {
                             length,
                         }),
                     ) => read_range(path, *offset, *length)?,
-                    _ => self.weight_bytes(n)?,
+                    _ => self.weight_bytes(id)?,
                 };
                 let Sink::External {
                     out,
@@ -407,6 +395,50 @@ impl<'g, 'w> Exporter<'g, 'w> {
             }
         }
         Ok(t)
+    }
+
+    /// Gives the graph outputs the names the model's file gave them: the value of an op node
+    /// is renamed, anything else (an input or parameter read as an output, a value that is
+    /// two outputs) gets an `Identity` node of that name.
+    fn name_outputs(&mut self, values: &mut [String], names: &[String]) {
+        let mut renamed: HashSet<String> = HashSet::new();
+        for (value, name) in values.iter_mut().zip(names) {
+            if *value == *name || name.is_empty() {
+                continue;
+            }
+            let producer = self
+                .nodes
+                .iter()
+                .position(|n| n.output.first() == Some(value));
+            match producer {
+                Some(p) if renamed.insert(value.clone()) => {
+                    let old = std::mem::replace(&mut self.nodes[p].output[0], name.clone());
+                    for n in &mut self.nodes {
+                        for i in &mut n.input {
+                            if *i == old {
+                                *i = name.clone();
+                            }
+                        }
+                    }
+                    for vi in &mut self.value_infos {
+                        if vi.name.as_deref() == Some(old.as_str()) {
+                            vi.name = Some(name.clone());
+                        }
+                    }
+                }
+                _ => {
+                    let node = self.fresh_node(&format!("{name}/Identity"));
+                    self.nodes.push(NodeProto {
+                        input: vec![value.clone()],
+                        output: vec![name.clone()],
+                        name: Some(node),
+                        op_type: Some("Identity".to_string()),
+                        ..Default::default()
+                    });
+                }
+            }
+            *value = name.clone();
+        }
     }
 
     fn export_node(&mut self, id: NodeId) -> R<()> {
@@ -439,7 +471,7 @@ impl<'g, 'w> Exporter<'g, 'w> {
                         n.name
                     ));
                 }
-                let t = self.initializer(n, marker.to_doc())?;
+                let t = self.initializer(id, marker.to_doc())?;
                 self.inits.push(t);
                 self.values.insert(id, n.name.clone());
                 return Ok(());
@@ -980,16 +1012,25 @@ fn build(g: &Graph, sink: Sink) -> Result<ModelProto, OnnxError> {
             _ => {}
         }
     }
+    let recorded = (g.output_names().len() == g.outputs().len()).then(|| g.output_names());
+    for name in recorded.into_iter().flatten() {
+        ex.value_names.insert(name.clone());
+    }
     for id in g.node_ids() {
         ex.export_node(id)
             .map_err(|r| fail(format!("node '{}': {r}", g.node(id).name)))?;
     }
+    let mut output_values: Vec<String> = g.outputs().iter().map(|o| ex.values[o].clone()).collect();
+    if let Some(names) = recorded {
+        ex.name_outputs(&mut output_values, names);
+    }
     let outputs = g
         .outputs()
         .iter()
-        .map(|&o| {
+        .zip(&output_values)
+        .map(|(&o, v)| {
             let n = g.node(o);
-            value_info(&ex.values[&o], n.value.kind, &n.value.shape, None)
+            value_info(v, n.value.kind, &n.value.shape, None)
         })
         .collect();
     let order = import_order(g);

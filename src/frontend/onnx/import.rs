@@ -370,6 +370,13 @@ pub fn import_model(
         outs.push(id);
     }
     im.g.set_outputs(outs);
+    im.g.set_output_names(
+        graph
+            .output
+            .iter()
+            .map(|o| o.name.clone().unwrap_or_default())
+            .collect(),
+    );
     im.check_declared(&graph.output, &graph.value_info, &nodes, bindings)?;
     let order = model
         .metadata_props
@@ -553,6 +560,7 @@ fn reorder(g: &Graph, names: &[String]) -> R<Graph> {
     }
     out.set_phase(Phase::Forward);
     out.set_outputs(g.outputs().iter().map(|o| map[o]).collect());
+    out.set_output_names(g.output_names().to_vec());
     for (k, v) in g.weights() {
         out.set_weight(k.clone(), v.clone());
     }

@@ -21,8 +21,10 @@
 //! onnxruntime. Parameter values come from the graph's recorded
 //! [`WeightData`](crate::graph::WeightData) (imported
 //! models keep theirs, also from external data files); parameters without recorded values
-//! (zoo models, stripped files) get deterministic placeholders: uniform in ±0.01, seeded by the
-//! parameter name (running variances 1 + uniform(0, 0.01), so batch norm stays finite). Facts
+//! (zoo models, stripped files) get deterministic placeholders: what PyTorch's initialisation
+//! would draw for a parameter used that way, seeded by the parameter name
+//! ([`crate::interpret::random::placeholder`]). (The optimizer's results come with their
+//! weight arithmetic already folded into stored weights, [`crate::interpret::fold`].) Facts
 //! the ONNX form cannot carry (IR names that are not ONNX-style, exact float64 attributes, node
 //! order) go into `hawkeye:` markers in `doc_string`s, so `import(export(g)) == g`.
 //!
@@ -67,7 +69,7 @@ pub mod proto;
 mod tensor;
 
 pub use error::{OnnxError, UnsupportedOp};
-pub use export::{placeholder, EXPORT_OPSET, INLINE_LIMIT, PROTOBUF_LIMIT};
+pub use export::{EXPORT_OPSET, INLINE_LIMIT, PROTOBUF_LIMIT};
 pub use import::OPSETS;
 pub use naming::{module_of_node, node_scope, Marker};
 pub(crate) use tensor::{bf16_to_f64, f16_to_f64};
@@ -120,7 +122,9 @@ impl DimBindings {
     }
 }
 
-/// Imports an ONNX file. External data is looked up relative to the file's directory.
+/// Imports an ONNX file. External data is looked up relative to the file's directory. The
+/// graph is named after the file's stem (exporters give every graph the same name, e.g.
+/// `torch_jit`).
 pub fn import_file(path: impl AsRef<Path>, bindings: &DimBindings) -> Result<Graph, OnnxError> {
     let path = path.as_ref();
     let file = path.display().to_string();
@@ -135,7 +139,11 @@ pub fn import_file(path: impl AsRef<Path>, bindings: &DimBindings) -> Result<Gra
             d
         }
     });
-    import::import_model(bytes.into(), &file, dir, bindings)
+    let mut g = import::import_model(bytes.into(), &file, dir, bindings)?;
+    if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+        g.name = stem.to_string();
+    }
+    Ok(g)
 }
 
 /// Imports an ONNX model from memory (errors name it `<memory>`; external data cannot be
