@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
+use hawkeye_mpc::cost::loadability::{warning, Refusal};
 use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
@@ -206,6 +207,9 @@ Examples:
         weights: Option<WeightsArg>,
         #[command(flatten)]
         train: TrainArgs,
+        /// Refuse (exit status 2) a model a framework's real frontend cannot load or run
+        #[arg(long)]
+        strict: bool,
     },
     /// Check that a variant of a model computes what the original does, and what it saves.
     #[command(
@@ -345,9 +349,9 @@ impl TrainArgs {
 
 #[derive(Args)]
 struct ZooArgs {
-    /// Batch size (zoo models; binds the symbolic batch dim of ONNX inputs)
-    #[arg(long, default_value_t = 1)]
-    batch: usize,
+    /// Batch size (zoo models; binds the symbolic batch dim of ONNX inputs) [default: 1]
+    #[arg(long)]
+    batch: Option<usize>,
     /// Bind a symbolic ONNX input dim (NAME=VALUE, repeatable), e.g. --dim seq=128
     #[arg(long = "dim", value_name = "NAME=VALUE")]
     dims: Vec<String>,
@@ -376,6 +380,10 @@ struct CostArgs {
     /// Network for time estimates: lan (1 Gbit/s, 0.2 ms), wan (9 Mbit/s, 72 ms) or BW,RTT (e.g. 100Mbit,10ms)
     #[arg(long, default_value = "lan")]
     network: String,
+    /// Refuse (exit status 2) a model the framework's real frontend cannot load or run,
+    /// instead of warning and showing the cost of the closest runnable form
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -436,19 +444,22 @@ impl From<GroupArg> for GroupBy {
 
 impl ZooArgs {
     fn options(&self) -> Result<LoadOptions> {
-        if self.batch == 0 {
+        let batch = self.batch.unwrap_or(1);
+        if batch == 0 {
             bail!("--batch must be at least 1");
         }
         if self.resolution == Some(0) || self.seq_len == Some(0) || self.classes == Some(0) {
             bail!("--resolution, --seq-len and --classes must be at least 1");
         }
-        let mut dims = DimBindings::new().batch(self.batch);
+        let mut dims = DimBindings::new().batch(batch);
         for d in &self.dims {
             dims.parse_binding(d).map_err(anyhow::Error::msg)?;
         }
         Ok(LoadOptions {
+            batch_given: self.batch.is_some(),
+            options_must_apply: true,
             zoo: ZooOptions {
-                batch: self.batch,
+                batch,
                 resolution: self.resolution,
                 seq_len: self.seq_len,
                 classes: self.classes,
@@ -460,6 +471,65 @@ impl ZooArgs {
     fn load(&self, model: &str) -> Result<Graph> {
         Ok(frontend::load_model(model, &self.options()?)?)
     }
+}
+
+/// A model the framework's real frontend cannot load or run, under `--strict` (exit status 2).
+#[derive(Debug)]
+struct NotLoadable(String);
+
+impl std::fmt::Display for NotLoadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotLoadable {}
+
+/// Warns on stderr about every node the framework's real frontend refuses (op, node, module,
+/// the framework's reason, the form whose cost is shown); with `strict` that is an error.
+fn loadability(model: &str, graph: &Graph, cm: &CostModel, strict: bool) -> Result<Vec<Refusal>> {
+    let Some(fe) = &cm.frontend else {
+        return Ok(Vec::new());
+    };
+    let refused = frontend::refusals(model, graph, fe)?;
+    if strict && !refused.is_empty() {
+        let lines: Vec<String> = refused.iter().map(|r| warning(&fe.name, r)).collect();
+        return Err(NotLoadable(format!(
+            "{model} cannot run under {} (--strict):\n  {}",
+            cm.framework.name,
+            lines.join("\n  ")
+        ))
+        .into());
+    }
+    for r in &refused {
+        eprintln!("warning: {}", warning(&fe.name, r));
+    }
+    Ok(refused)
+}
+
+/// The mode line of a profile header: inference, or the training step's loss, optimizer, batch.
+fn mode(train: &TrainArgs, graph: &Graph) -> String {
+    if !train.train {
+        return "inference".to_string();
+    }
+    let batch = frontend::options::graph_inputs(graph)
+        .first()
+        .and_then(|(_, s)| s.first().copied())
+        .unwrap_or(1);
+    let loss = match train.loss {
+        LossArg::Ce => "cross-entropy",
+        LossArg::Mse => "mse",
+    };
+    let optimizer = match train.optimizer {
+        OptimizerArg::Sgd => "sgd",
+        OptimizerArg::Momentum => "momentum",
+        OptimizerArg::Adam => "adam",
+        OptimizerArg::Adamw => "adamw",
+    };
+    format!(
+        "training step (loss {loss}, optimizer {optimizer}, lr {}, batch {batch})",
+        train.lr
+    )
 }
 
 fn parse_overrides(set: &[String]) -> Result<Vec<(String, f64)>> {
@@ -526,6 +596,9 @@ fn run(cli: Cli) -> Result<i32> {
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
             let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
+            let refused = loadability(&model, &g, &cm, costing.strict)?;
+            let inputs = frontend::options::graph_inputs(&g);
+            let mode = mode(&train, &g);
             let g = train.graph(&g, &cm)?;
             let (p, vis) = profile(&g, &cm, costing.weights)?;
             let tree = p.attribution(group_by.into());
@@ -534,6 +607,9 @@ fn run(cli: Cli) -> Result<i32> {
                 top,
                 network,
                 weights: vis.to_string(),
+                inputs,
+                mode,
+                refused,
             };
             match format {
                 ProfileFormat::Tree => print!("{}", report::profile::text(&p, &tree, &view)),
@@ -570,6 +646,7 @@ fn run(cli: Cli) -> Result<i32> {
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
             let cm = cost::load_framework(&costing.framework, &parse_overrides(&costing.set)?)?;
+            loadability(&model, &g, &cm, costing.strict)?;
             let vis = costing
                 .weights
                 .map(Visibility::from)
@@ -721,6 +798,7 @@ fn run(cli: Cli) -> Result<i32> {
             frameworks,
             weights,
             train,
+            strict,
         } => {
             let g = zoo.load(&model)?;
             let models: Vec<CostModel> = if frameworks == "all" {
@@ -731,6 +809,9 @@ fn run(cli: Cli) -> Result<i32> {
                     .map(|f| cost::load_framework(f.trim(), &[]))
                     .collect::<Result<_, _>>()?
             };
+            for m in &models {
+                loadability(&model, &g, m, strict)?;
+            }
             let rows: Vec<report::compare::CompareRow> = models
                 .iter()
                 .map(|m| {
@@ -759,7 +840,12 @@ fn run(cli: Cli) -> Result<i32> {
                 bail!("--tolerance must be a non-negative number");
             }
             let cm = cost::load_framework(&framework, &parse_overrides(&set)?)?;
-            let load = |m: &str| zoo.load(m).with_context(|| format!("cannot load '{m}'"));
+            // one set of options for two models: an option may apply to one of them only
+            let mut options = zoo.options()?;
+            options.options_must_apply = false;
+            let load = |m: &str| {
+                frontend::load_model(m, &options).with_context(|| format!("cannot load '{m}'"))
+            };
             let (g0, g1) = (load(&original)?, load(&variant)?);
             let options = validate::EquivOptions {
                 samples,
@@ -788,7 +874,8 @@ fn main() {
         Ok(status) => std::process::exit(status),
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::exit(error_status);
+            let strict = e.downcast_ref::<NotLoadable>().is_some();
+            std::process::exit(if strict { 2 } else { error_status });
         }
     }
 }

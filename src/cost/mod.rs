@@ -7,6 +7,7 @@
 
 pub mod fallback;
 mod formula;
+pub mod loadability;
 mod lowering;
 pub mod model;
 mod tree;

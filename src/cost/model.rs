@@ -72,6 +72,8 @@ struct FileSpec {
     setup: Vec<SetupSpec>,
     #[serde(default)]
     training: TrainingSpec,
+    #[serde(default)]
+    frontend: Option<super::loadability::FrontendSpec>,
 }
 
 /// How the framework trains (`[training]`); the defaults are jax's (SPU).
@@ -336,6 +338,8 @@ pub struct CostModel {
     pub local_ops: HashSet<String>,
     pub setup: Vec<SetupCost>,
     pub training: TrainingSpec,
+    /// What the framework's real frontend refuses (`[frontend]`), when stated.
+    pub frontend: Option<super::loadability::FrontendSpec>,
 }
 
 impl CostModel {
@@ -592,6 +596,7 @@ impl CostModel {
         let model = CostModel {
             file: file.to_string(),
             training: spec.training,
+            frontend: spec.frontend,
             framework: spec.framework,
             params,
             primitives,

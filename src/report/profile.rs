@@ -17,6 +17,25 @@ pub struct View {
     pub network: Network,
     /// Weight visibility the profile assumed (for the header).
     pub weights: String,
+    /// The model's inputs, name and shape (for the header).
+    pub inputs: Vec<(String, Vec<usize>)>,
+    /// `inference`, or the training step's loss, optimizer and batch (for the header).
+    pub mode: String,
+    /// Nodes the framework's real frontend refuses; their cost is that of the closest
+    /// runnable form.
+    pub refused: Vec<crate::cost::loadability::Refusal>,
+}
+
+/// `name [d0, d1, ...]` per input, comma-separated.
+fn inputs_text(inputs: &[(String, Vec<usize>)]) -> String {
+    inputs
+        .iter()
+        .map(|(n, s)| {
+            let dims: Vec<String> = s.iter().map(|d| d.to_string()).collect();
+            format!("{n} [{}]", dims.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Totals block shared by the text and JSON renderings.
@@ -29,6 +48,15 @@ fn summary(p: &Profile, view: &View) -> String {
         "{} under {} ({} parties, weights {}, network {})",
         p.model, p.framework, p.parties, view.weights, net
     );
+    let _ = writeln!(s, "  inputs {}; {}", inputs_text(&view.inputs), view.mode);
+    if !view.refused.is_empty() {
+        let _ = writeln!(
+            s,
+            "  NOT RUNNABLE as given: the framework's frontend refuses {} node{} (see the warnings); their cost is that of the closest runnable form",
+            view.refused.len(),
+            if view.refused.len() == 1 { "" } else { "s" }
+        );
+    }
     let _ = writeln!(
         s,
         "  online   {:>10}  {:>6} rounds (critical path {})  time {}",
@@ -189,6 +217,9 @@ pub fn json(p: &Profile, tree: &AttributionNode, view: &View) -> String {
         "parties": p.parties,
         "weights": view.weights,
         "network": view.network,
+        "inputs": view.inputs.iter().map(|(n, s)| json!({"name": n, "shape": s})).collect::<Vec<_>>(),
+        "mode": view.mode,
+        "refused": view.refused,
         "total": {
             "online_bits": t.online_bits,
             "offline_bits": t.offline_bits,
