@@ -34,6 +34,12 @@
 //! `[[setup]]` entries are one-time costs (`label`, `online_bits`, `online_rounds`,
 //! `when_used = [primitives]`) charged once per run when any listed primitive runs.
 //!
+//! `[frontend]` (optional) states what the framework's real frontend refuses
+//! ([`super::loadability`]): `name`, `source`, `accepts` (the ONNX ops it implements),
+//! `other_reason` / `other_closest` for any other op, and `[[frontend.refuses]]` rules (`op`,
+//! optional `secret_operand`, the framework's own `reason`, and the `closest` runnable form
+//! whose cost is shown).
+//!
 //! A step is `{ call = "NAME", ARG = "formula", ..., repeat = "k", index = "i", levels = "l",
 //! when = "cond", label = "..." }`: it costs `repeat` sequential runs of the callee (with `index`
 //! bound to 0..repeat), its rounds multiplied by `levels` (a batched call spread over tree
