@@ -72,6 +72,9 @@ fn whole_path(c: &mut Criterion) {
         weights: String::new(),
         units: Units::Bytes,
         rounds_meaning: String::new(),
+        inputs: Vec::new(),
+        mode: "inference".to_string(),
+        refused: Vec::new(),
     };
     for (name, framework, options) in [
         ("resnet50", "spu-semi2k", MODELS[1].1),
@@ -104,6 +107,9 @@ fn generated_graphs(c: &mut Criterion) {
         weights: "secret".to_string(),
         units: Units::Bytes,
         rounds_meaning: "messages".to_string(),
+        inputs: Vec::new(),
+        mode: "inference".to_string(),
+        refused: Vec::new(),
     };
     let model = cost::load_framework("spu-semi2k", &[]).unwrap();
     let mut group = c.benchmark_group("generated");

@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::autograd::train_step;
+use hawkeye_mpc::cost::loadability::{warning, Refusal};
 use hawkeye_mpc::cost::CostModel;
 use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
@@ -312,9 +313,10 @@ enum OptimizerArg {
 
 impl TrainArgs {
     /// The graph to profile under `model`: the training step when `--train`, else `graph`.
-    fn graph(&self, graph: Graph, model: &CostModel) -> Result<Graph> {
+    /// The training options by name; `None` without `--train`.
+    fn request(&self) -> Result<Option<TrainRequest>> {
         if !self.train {
-            return Ok(graph);
+            return Ok(None);
         }
         let (grad_threshold, default_grad_threshold) = match self.grad_threshold.as_deref() {
             None => (None, false),
@@ -328,7 +330,7 @@ impl TrainArgs {
                 false,
             ),
         };
-        let request = TrainRequest {
+        Ok(Some(TrainRequest {
             loss: match self.loss {
                 LossArg::Ce => "ce",
                 LossArg::Mse => "mse",
@@ -345,6 +347,18 @@ impl TrainArgs {
             grad_threshold,
             default_grad_threshold,
             frozen_batchnorm: self.frozen_batchnorm,
+        }))
+    }
+
+    /// The mode line of a profile header for `graph` (the forward graph).
+    fn mode(&self, graph: &Graph) -> Result<String> {
+        Ok(hawkeye_mpc::request::mode(self.request()?.as_ref(), graph))
+    }
+
+    /// The graph to profile under `model`: the training step when `--train`, else `graph`.
+    fn graph(&self, graph: Graph, model: &CostModel) -> Result<Graph> {
+        let Some(request) = self.request()? else {
+            return Ok(graph);
         };
         let options = request
             .options(model)
@@ -355,9 +369,9 @@ impl TrainArgs {
 
 #[derive(Args)]
 struct ZooArgs {
-    /// Batch size (zoo models; binds the symbolic batch dim of ONNX inputs)
-    #[arg(long, default_value_t = 1)]
-    batch: usize,
+    /// Batch size (zoo models; binds the symbolic batch dim of ONNX inputs) [default: 1]
+    #[arg(long)]
+    batch: Option<usize>,
     /// Bind a symbolic ONNX input dim (NAME=VALUE, repeatable), e.g. --dim seq=128
     #[arg(long = "dim", value_name = "NAME=VALUE")]
     dims: Vec<String>,
@@ -386,6 +400,10 @@ struct CostArgs {
     /// Network for time estimates: lan (1 Gbit/s, 0.2 ms), wan (9 Mbit/s, 72 ms) or BW,RTT (e.g. 100Mbit,10ms)
     #[arg(long, default_value = "lan")]
     network: String,
+    /// Refuse (exit status 2) a model the framework's real frontend cannot load or run,
+    /// instead of warning and showing the cost of the closest runnable form
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -438,19 +456,22 @@ impl From<GroupArg> for GroupBy {
 
 impl ZooArgs {
     fn options(&self) -> Result<LoadOptions> {
-        if self.batch == 0 {
+        let batch = self.batch.unwrap_or(1);
+        if batch == 0 {
             bail!("--batch must be at least 1");
         }
         if self.resolution == Some(0) || self.seq_len == Some(0) || self.classes == Some(0) {
             bail!("--resolution, --seq-len and --classes must be at least 1");
         }
-        let mut dims = DimBindings::new().batch(self.batch);
+        let mut dims = DimBindings::new().batch(batch);
         for d in &self.dims {
             dims.parse_binding(d).map_err(anyhow::Error::msg)?;
         }
         Ok(LoadOptions {
+            batch_given: self.batch.is_some(),
+            options_must_apply: true,
             zoo: ZooOptions {
-                batch: self.batch,
+                batch,
                 resolution: self.resolution,
                 seq_len: self.seq_len,
                 classes: self.classes,
@@ -474,6 +495,40 @@ fn number(v: f64) -> String {
     } else {
         format!("{v}")
     }
+}
+
+/// A model the framework's real frontend cannot load or run, under `--strict` (exit status 2).
+#[derive(Debug)]
+struct NotLoadable(String);
+
+impl std::fmt::Display for NotLoadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotLoadable {}
+
+/// Warns on stderr about every node the framework's real frontend refuses (op, node, module,
+/// the framework's reason, the form whose cost is shown); with `strict` that is an error.
+fn loadability(model: &str, graph: &Graph, cm: &CostModel, strict: bool) -> Result<Vec<Refusal>> {
+    let Some(fe) = &cm.frontend else {
+        return Ok(Vec::new());
+    };
+    let refused = frontend::refusals(model, graph, fe)?;
+    if strict && !refused.is_empty() {
+        let lines: Vec<String> = refused.iter().map(|r| warning(&fe.name, r)).collect();
+        return Err(NotLoadable(format!(
+            "{model} cannot run under {} (--strict):\n  {}",
+            cm.framework.name,
+            lines.join("\n  ")
+        ))
+        .into());
+    }
+    for r in &refused {
+        eprintln!("warning: {}", warning(&fe.name, r));
+    }
+    Ok(refused)
 }
 
 fn parse_overrides(set: &[String]) -> Result<Vec<(String, f64)>> {
@@ -564,6 +619,7 @@ fn run(cli: Cli) -> Result<i32> {
                 None => Vec::new(),
             };
             let cm = cli::framework::load(&costing.framework, &parse_overrides(&costing.set)?)?;
+            loadability(&model, &g, &cm, costing.strict)?;
             let vis = costing
                 .weights
                 .map(Visibility::from)
@@ -749,7 +805,13 @@ fn run(cli: Cli) -> Result<i32> {
                 bail!("--tolerance must be a non-negative number");
             }
             let cm = cli::framework::load(&framework, &parse_overrides(&set)?)?;
-            let (g0, g1) = (zoo.load(&original)?, zoo.load(&variant)?);
+            // one set of options for two models: an option may apply to one of them only
+            let mut options = zoo.options()?;
+            options.options_must_apply = false;
+            let load = |m: &str| {
+                frontend::load_model(m, &options).with_context(|| format!("cannot load '{m}'"))
+            };
+            let (g0, g1) = (load(&original)?, load(&variant)?);
             let options = validate::EquivOptions {
                 samples,
                 seed,

@@ -124,6 +124,27 @@ impl TrainRequest {
     }
 }
 
+/// The mode line of a profile header: `inference`, or the training step's loss, optimizer,
+/// learning rate and batch (the first dim of `graph`'s first input, the forward graph).
+pub fn mode(train: Option<&TrainRequest>, graph: &Graph) -> String {
+    let Some(t) = train else {
+        return "inference".to_string();
+    };
+    let batch = frontend::options::graph_inputs(graph)
+        .first()
+        .and_then(|(_, s)| s.first().copied())
+        .unwrap_or(1);
+    let loss = match t.loss.to_ascii_lowercase().as_str() {
+        "mse" => "mse",
+        _ => "cross-entropy",
+    };
+    format!(
+        "training step (loss {loss}, optimizer {}, lr {}, batch {batch})",
+        t.optimizer.to_ascii_lowercase(),
+        t.lr
+    )
+}
+
 /// Everything a costing request names.
 #[derive(Debug, Clone)]
 pub struct ProfileRequest {
@@ -162,6 +183,8 @@ impl ProfileRequest {
             dims = dims.bind(name.clone(), *value);
         }
         Ok(LoadOptions {
+            batch_given: self.batch.is_some(),
+            options_must_apply: true,
             zoo: ZooOptions {
                 batch,
                 resolution: self.resolution,
@@ -210,6 +233,18 @@ impl ProfileRequest {
 
     /// Profiles `graph` under `model` with this request's training and weight options.
     fn profile_under(&self, graph: &Graph, model: &CostModel) -> Result<Profiled, RequestError> {
+        let inputs = frontend::options::graph_inputs(graph);
+        let mode = mode(self.train.as_ref(), graph);
+        let refused = match &model.frontend {
+            None => Vec::new(),
+            Some(fe) => {
+                let spec = match &self.model {
+                    ModelSource::Spec(s) => s.as_str(),
+                    ModelSource::OnnxBytes(_) => "<memory>",
+                };
+                frontend::refusals(spec, graph, fe).map_err(value_err)?
+            }
+        };
         let graph = match &self.train {
             None => graph.clone(),
             Some(t) => train_step(graph, &t.options(model)?).map_err(value_err)?,
@@ -225,6 +260,9 @@ impl ProfileRequest {
             network: self.network()?,
             weights,
             rounds_meaning: model.framework.rounds.clone(),
+            inputs,
+            mode,
+            refused,
         })
     }
 }
@@ -258,6 +296,11 @@ pub struct Profiled {
     pub weights: Visibility,
     /// What one round is for the framework (its cost model's `rounds`).
     pub rounds_meaning: String,
+    /// The model's inputs (name, shape), the mode line and the nodes the framework's real
+    /// frontend refuses, for the header.
+    pub inputs: Vec<(String, Vec<usize>)>,
+    pub mode: String,
+    pub refused: Vec<crate::cost::loadability::Refusal>,
 }
 
 impl Profiled {
@@ -269,6 +312,9 @@ impl Profiled {
             weights: self.weights.to_string(),
             units: Units::Bytes,
             rounds_meaning: self.rounds_meaning.clone(),
+            inputs: self.inputs.clone(),
+            mode: self.mode.clone(),
+            refused: self.refused.clone(),
         }
     }
 
@@ -389,6 +435,9 @@ pub fn run_optimize(
             weights: weights.to_string(),
             units: Units::Bytes,
             rounds_meaning: model.framework.rounds.clone(),
+            inputs: frontend::options::graph_inputs(&graph),
+            mode: mode(None, &graph),
+            refused: Vec::new(),
         };
         report::profile::json(p, &tree, &view)
     };

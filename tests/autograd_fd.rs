@@ -433,7 +433,16 @@ proptest! {
         for _ in 0..affine {
             ins.push(c.input(s[a..].to_vec(), Dist::Signed));
         }
-        let y = c.op(Op::LayerNorm { axis: a as i64, eps: 1e-5 }, &ins).unwrap();
+        let y = c
+            .op(
+                Op::LayerNorm {
+                    axis: a as i64,
+                    eps: 1e-5,
+                    form: hawkeye_mpc::graph::NormForm::Fused,
+                },
+                &ins,
+            )
+            .unwrap();
         c.check(y, &ins)?;
     }
 

@@ -157,7 +157,8 @@ fn groundtruth_specs_import() {
         node(&ln, "/0/LayerNormalization").op,
         Op::LayerNorm {
             axis: -1,
-            eps: 1e-5
+            eps: 1e-5,
+            form: hawkeye_mpc::graph::NormForm::Fused,
         }
     );
 
@@ -287,7 +288,8 @@ fn bert_layer_fuses_gelu_and_layer_norm() {
         g.node(ln).op,
         Op::LayerNorm {
             axis: -1,
-            eps: 1e-12
+            eps: 1e-12,
+            form: hawkeye_mpc::graph::NormForm::DecomposedPow,
         }
     );
     assert_eq!(
@@ -583,6 +585,7 @@ fn kitchen_sink() -> Graph {
             Op::LayerNorm {
                 axis: -1,
                 eps: 1e-12,
+                form: hawkeye_mpc::graph::NormForm::Fused,
             },
             &[e, lw, lb],
         )
@@ -594,6 +597,7 @@ fn kitchen_sink() -> Graph {
             Op::LayerNorm {
                 axis: -1,
                 eps: 1e-5,
+                form: hawkeye_mpc::graph::NormForm::Fused,
             },
             &[ln],
         )
@@ -1314,7 +1318,8 @@ fn axes_as_inputs_and_attributes() {
             node(&g, "/ln/Div").op,
             Op::LayerNorm {
                 axis: -1,
-                eps: 1e-6
+                eps: 1e-6,
+                form: hawkeye_mpc::graph::NormForm::DecomposedPow,
             }
         );
         assert_eq!(

@@ -72,6 +72,9 @@ fn profile_file(text: &str) -> (f64, usize, usize) {
         weights: "secret".to_string(),
         units: Units::Bytes,
         rounds_meaning: "messages".to_string(),
+        inputs: Vec::new(),
+        mode: "inference".to_string(),
+        refused: Vec::new(),
     };
     let text = render::text(&profile, &tree, &view);
     let mut json = Vec::new();

@@ -142,6 +142,7 @@ fn all_ops() -> Vec<(Op, Vec<Vec<usize>>)> {
             Op::LayerNorm {
                 axis: -1,
                 eps: 1e-5,
+                form: hawkeye_mpc::graph::NormForm::Fused,
             },
             vec![v(&[4, 8]), v(&[8]), v(&[8])],
         ),
@@ -149,6 +150,7 @@ fn all_ops() -> Vec<(Op, Vec<Vec<usize>>)> {
             Op::LayerNorm {
                 axis: -1,
                 eps: 1e-5,
+                form: hawkeye_mpc::graph::NormForm::Fused,
             },
             vec![v(&[4, 8])],
         ),

@@ -50,6 +50,9 @@ fn profile(graph: &Graph, model: &CostModel) {
             weights: "secret".to_string(),
             units: report::numbers::Units::Bytes,
             rounds_meaning: model.framework.rounds.clone(),
+            inputs: Vec::new(),
+            mode: "inference".to_string(),
+            refused: Vec::new(),
         };
         let _ = report::profile::text(&p, &tree, &view);
         let _ = report::profile::json(&p, &tree, &view);

@@ -251,7 +251,7 @@ fn replay(
                 Op::BatchNorm { eps } => {
                     decompose::batch_norm_eval(&mut e, ins[0], ins[1], ins[2], ins[3], ins[4], eps)?
                 }
-                Op::LayerNorm { axis, eps } => decompose::layer_norm(
+                Op::LayerNorm { axis, eps, .. } => decompose::layer_norm(
                     &mut e,
                     ins[0],
                     ins.get(1).copied(),

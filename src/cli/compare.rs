@@ -35,6 +35,9 @@ pub struct CompareArgs {
     /// Communication unit of the table and CSV.
     #[arg(long, value_enum, default_value_t = UnitsArg::Bytes)]
     units: UnitsArg,
+    /// Refuse (exit status 2) a model a framework's real frontend cannot load or run
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,6 +93,9 @@ pub fn run(a: CompareArgs) -> Result<i32> {
     };
     let g = a.zoo.load(&a.model)?;
     let models = frameworks(&a.frameworks, &crate::parse_overrides(&a.set)?)?;
+    for m in &models {
+        crate::loadability(&a.model, &g, m, a.strict)?;
+    }
     let bar = report::progress::count_bar(models.len(), "costing under");
     let rows: Vec<CompareRow> = models
         .iter()

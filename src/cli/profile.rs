@@ -71,6 +71,9 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
         &a.costing.framework,
         &crate::parse_overrides(&a.costing.set)?,
     )?;
+    let refused = crate::loadability(&a.model, &g, &cm, a.costing.strict)?;
+    let inputs = hawkeye_mpc::frontend::options::graph_inputs(&g);
+    let mode = a.train.mode(&g)?;
     let mut g = a.train.graph(g, &cm)?;
     let (p, vis) = crate::profile(&mut g, &cm, a.costing.weights)?;
     let group: GroupBy = a.group_by.into();
@@ -89,6 +92,9 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
         weights: vis.to_string(),
         units: a.units.into(),
         rounds_meaning: cm.framework.rounds.clone(),
+        inputs,
+        mode,
+        refused,
     };
     let text = match a.format {
         ProfileFormat::Tree if group == GroupBy::Module && !explicit => {

@@ -1,5 +1,5 @@
 //! Default costs of the backward ops (and of the ops only training graphs use: the losses
-//! and `batch_norm_normalize`): a cost model that has no lowering for a backward op
+//! and `batch_norm_normalize`, and of `clip`): a cost model that has no lowering for a backward op
 //! (`relu_grad`, `conv2d_grad_weight` ...) costs it as the textbook composition of forward
 //! ops that computes it, so training profiles run under every framework. A model states its
 //! framework's own mechanism by giving the op a lowering (`[ops.relu_grad]`), which then
@@ -22,6 +22,7 @@
 //! | mse | the square of the difference (a product) |
 //! | batch_norm_normalize | square (the variance), rsqrt per channel, a product |
 //! | batch_norm_normalize_grad | the closed form's four products |
+//! | clip | relu (min 0) or max with the public min, then min with the public max: the two comparisons one after the other |
 
 use crate::graph::{numel, ElemKind, Op, ValueInfo, Visibility};
 
@@ -191,6 +192,16 @@ pub fn compose(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Option<Vec
             ]
         }
         Op::Mse => vec![mul(inputs[0].clone(), inputs[0].clone())],
+        Op::Clip { min, .. } => {
+            let x = inputs[0].clone();
+            let bound = real(vec![], Visibility::Public);
+            let lower = if *min == 0.0 {
+                (Op::Relu, vec![x.clone()], x.clone())
+            } else {
+                (Op::Max, vec![x.clone(), bound.clone()], x.clone())
+            };
+            vec![lower, (Op::Min, vec![x.clone(), bound], x)]
+        }
         Op::GradThreshold { .. } => vec![
             (
                 Op::Square,

@@ -8,6 +8,7 @@
 
 pub mod fallback;
 mod formula;
+pub mod loadability;
 mod lowering;
 pub mod model;
 mod operands;

@@ -46,6 +46,12 @@
 //! `[[setup]]` entries are one-time costs (`label`, `online_bits`, `online_rounds`,
 //! `when_used = [primitives]`) charged once per run when any listed primitive runs.
 //!
+//! `[frontend]` (optional) states what the framework's real frontend refuses
+//! ([`super::loadability`]): `name`, `source`, `accepts` (the ONNX ops it implements),
+//! `other_reason` / `other_closest` for any other op, and `[[frontend.refuses]]` rules (`op`,
+//! optional `secret_operand`, the framework's own `reason`, and the `closest` runnable form
+//! whose cost is shown).
+//!
 //! A step is `{ call = "NAME", ARG = "formula", ..., repeat = "k", index = "i", levels = "l",
 //! when = "cond", label = "..." }`: it costs `repeat` sequential runs of the callee (with `index`
 //! bound to 0..repeat), its rounds multiplied by `levels` (a batched call spread over tree
@@ -88,6 +94,7 @@ struct FileSpec {
     training: TrainingSpec,
     #[serde(default)]
     unsupported: BTreeMap<String, String>,
+    frontend: Option<super::loadability::FrontendSpec>,
 }
 
 /// How the framework trains (`[training]`); the defaults are jax's (SPU).
@@ -424,6 +431,8 @@ pub struct CostModel {
     pub training: TrainingSpec,
     /// Why the real system cannot run an op (`[unsupported]`), in file order.
     pub unsupported: Vec<Unsupported>,
+    /// What the framework's real frontend refuses (`[frontend]`), when stated.
+    pub frontend: Option<super::loadability::FrontendSpec>,
 }
 
 impl CostModel {
@@ -703,6 +712,7 @@ impl CostModel {
             file: file.to_string(),
             unsupported,
             training: spec.training,
+            frontend: spec.frontend,
             framework: spec.framework,
             params,
             primitives,

@@ -12,7 +12,8 @@
 //! | softmax, log_softmax, arg_max, reduce_*, global_avg_pool, adaptive_avg_pool2d, cross_entropy | rows, len (elements per row) |
 //! | max_pool2d, avg_pool2d | kh, kw, windows, channels (N*C), h, w, ho, wo, stride_h, stride_w |
 //! | batch_norm, batch_norm_normalize(_grad) | c (channels) |
-//! | layer_norm | rows, len (normalized elements per row), affine (0, 1 or 2 affine inputs) |
+//! | layer_norm | rows, len (normalized elements per row), affine (0, 1 or 2 affine inputs), decomposed (1 when written as ReduceMean … Sqrt → Div), square_by_mul (1 when that square is `Mul(d, d)`) |
+//! | clip | min, max (the bounds) |
 //! | gather | rows (index count), dim (elements per gathered slice), vocab (size of the gathered axis) |
 //! | pow | exponent |
 //! | gelu, gelu_grad | approximate (1 for the tanh form, else 0) |
@@ -23,7 +24,7 @@
 //! | gather_grad | rows, dim, vocab (as gather) |
 
 use super::formula::Vars;
-use crate::graph::{normalize_axis, numel, Op, ValueInfo};
+use crate::graph::{normalize_axis, numel, NormForm, Op, ValueInfo};
 
 /// Op-specific variable names (besides `out` and `x`).
 pub fn var_names(op_name: &str) -> &'static [&'static str] {
@@ -52,7 +53,8 @@ pub fn var_names(op_name: &str) -> &'static [&'static str] {
             "kh", "kw", "windows", "channels", "h", "w", "ho", "wo", "stride_h", "stride_w",
         ],
         "batch_norm" => &["c"],
-        "layer_norm" => &["rows", "len", "affine"],
+        "layer_norm" => &["rows", "len", "affine", "decomposed", "square_by_mul"],
+        "clip" => &["min", "max"],
         "gather" => &["rows", "dim", "vocab"],
         "pow" => &["exponent"],
         "gelu" | "gelu_grad" => &["approximate"],
@@ -67,7 +69,8 @@ pub fn sample_vars(op_name: &str) -> Vars {
         let v = match *name {
             "bias" | "affine" => 1.0,
             "exponent" => 2.0,
-            "approximate" => 0.0,
+            "approximate" | "decomposed" | "square_by_mul" | "min" => 0.0,
+            "max" => 6.0,
             _ => 4.0,
         };
         vars.set(name, v);
@@ -168,12 +171,21 @@ pub fn op_vars(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Vars {
         Op::BatchNormNormalize { .. } | Op::BatchNormNormalizeGrad { .. } => {
             v.set("c", f(output.shape[1]))
         }
-        Op::LayerNorm { axis, .. } => {
+        Op::LayerNorm { axis, form, .. } => {
             let s = shape(0);
             let a = normalize_axis(*axis, s.len()).unwrap_or(0);
             let len = numel(&s[a..]);
             rows_len(&mut v, x / len.max(1), len);
             v.set("affine", f(inputs.len() - 1));
+            v.set("decomposed", f(usize::from(*form != NormForm::Fused)));
+            v.set(
+                "square_by_mul",
+                f(usize::from(*form == NormForm::DecomposedMul)),
+            );
+        }
+        Op::Clip { min, max } => {
+            v.set("min", *min);
+            v.set("max", *max);
         }
         Op::Gather { axis } => {
             let (data, idx) = (shape(0), shape(1));

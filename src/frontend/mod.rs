@@ -5,6 +5,7 @@
 pub mod json;
 pub mod npy;
 pub mod onnx;
+pub mod options;
 
 use crate::graph::Graph;
 use crate::zoo::{self, ZooOptions};
@@ -34,6 +35,9 @@ pub enum LoadError {
     Format { file: String, what: String },
     #[error("{file}: cannot write this format (give a .json or .onnx file)")]
     UnknownOutput { file: String },
+    /// A shape option that does not apply to the model.
+    #[error("{model}: {reason}")]
+    Option { model: String, reason: String },
 }
 
 /// How to instantiate a model: zoo knobs for zoo models, symbolic-dim bindings for ONNX.
@@ -41,11 +45,19 @@ pub enum LoadError {
 pub struct LoadOptions {
     pub zoo: ZooOptions,
     pub dims: onnx::DimBindings,
+    /// Whether `--batch` was given (not the default 1): it must then apply to the model.
+    pub batch_given: bool,
+    /// Whether every given option must apply to the model (an error naming its inputs if
+    /// not); off when one set of options serves two models (`equiv`).
+    pub options_must_apply: bool,
 }
 
 /// Loads a model given by zoo name or file path.
 pub fn load_model(spec: &str, options: &LoadOptions) -> Result<Graph, LoadError> {
     if let Some(model) = zoo::find(spec) {
+        if options.options_must_apply {
+            options::check_zoo(model, options)?;
+        }
         return (model.build)(&options.zoo).map_err(|source| LoadError::Zoo {
             name: model.name.to_string(),
             source,
@@ -62,8 +74,20 @@ pub fn load_model(spec: &str, options: &LoadOptions) -> Result<Graph, LoadError>
             return Err(LoadError::Checkpoint { file })
         }
         Some("json" | "onnx") if !path.exists() => return Err(LoadError::Missing { file }),
-        Some("json") => return Ok(json::read_file(path)?),
+        Some("json") => {
+            if options.options_must_apply {
+                options::check_file(path, options, false)?;
+            }
+            let g = json::read_file(path)?;
+            if options.options_must_apply {
+                options::check_json(&g, spec, options)?;
+            }
+            return Ok(g);
+        }
         Some("onnx") => {
+            if options.options_must_apply {
+                options::check_file(path, options, true)?;
+            }
             let mut g = onnx::import_file(path, &options.dims)?;
             // torch.onnx.export names every graph `torch_jit` (or `main_graph`): the file
             // name says more.
@@ -91,6 +115,22 @@ pub fn load_model(spec: &str, options: &LoadOptions) -> Result<Graph, LoadError>
             suggestion: crate::suggest::did_you_mean(spec, zoo::MODELS.iter().map(|m| m.name)),
         }),
     }
+}
+
+/// The nodes of model `spec` that `frontend` refuses. For an ONNX file, its own nodes; a zoo
+/// or JSON model is checked as `hawkeye export` would write it.
+pub fn refusals(
+    spec: &str,
+    graph: &Graph,
+    frontend: &crate::cost::loadability::FrontendSpec,
+) -> Result<Vec<crate::cost::loadability::Refusal>, LoadError> {
+    let path = Path::new(spec);
+    let nodes = if zoo::find(spec).is_none() && extension(path).as_deref() == Some("onnx") {
+        onnx::source_nodes_of_file(path)?
+    } else {
+        onnx::source_nodes(&onnx::export_structure(graph)?, spec)?
+    };
+    Ok(frontend.refusals(&nodes))
 }
 
 /// Writes a graph in the format its file extension names (`.json` or `.onnx`).

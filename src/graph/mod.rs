@@ -24,7 +24,7 @@ mod value;
 mod weights;
 
 pub use error::GraphError;
-pub use op::{ConstValue, Op, ParamRole};
+pub use op::{ConstValue, NormForm, Op, ParamRole};
 pub use shape::{broadcast, normalize_axis, slice_bounds};
 pub use value::{
     check_elements, checked_numel, numel, shape_string, ElemKind, Phase, Shape, ValueInfo,

@@ -28,6 +28,21 @@ impl ParamRole {
     }
 }
 
+/// How a layer norm was written, which frameworks that run an exported graph node by node
+/// price differently (`crypten.nn.from_onnx` runs the decomposition literally: a square root
+/// and a secret division).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NormForm {
+    /// One op: ONNX `LayerNormalization` (torch at opset 17), `nn.LayerNorm`.
+    #[default]
+    Fused,
+    /// `ReduceMean → Sub → Pow 2 → ReduceMean → Add ε → Sqrt → Div` (torch below opset 17).
+    DecomposedPow,
+    /// The same with the square written `Mul(d, d)`.
+    DecomposedMul,
+}
+
 /// The value of a constant tensor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -127,7 +142,13 @@ pub enum Op {
     },
     Sigmoid,
     Tanh,
-    /// GELU; `approximate: true` is the tanh form.
+    /// Element-wise clamp to `[min, max]` (ONNX `Clip` with both bounds, `nn.ReLU6`,
+    /// `nn.Hardtanh`). `[x]`.
+    Clip {
+        min: f64,
+        max: f64,
+    },
+    /// GELU; `approximate: true` is the tanh form, `false` the erf form.
     Gelu {
         #[serde(default, skip_serializing_if = "is_false")]
         approximate: bool,
@@ -197,6 +218,9 @@ pub enum Op {
         axis: i64,
         #[serde(default = "default_eps", skip_serializing_if = "is_default_eps")]
         eps: f64,
+        /// How the layer norm was written (display stays one op; the cost follows the form).
+        #[serde(default, skip_serializing_if = "is_default")]
+        form: NormForm,
     },
     /// Gather slices of `data` along `axis` at integer `indices` (embedding lookup with
     /// axis 0): `[data, indices]`.
@@ -441,6 +465,7 @@ impl Op {
         "neg",
         "relu",
         "leaky_relu",
+        "clip",
         "sigmoid",
         "tanh",
         "gelu",
@@ -509,6 +534,7 @@ impl Op {
             Op::Neg => "neg",
             Op::Relu => "relu",
             Op::LeakyRelu { .. } => "leaky_relu",
+            Op::Clip { .. } => "clip",
             Op::Sigmoid => "sigmoid",
             Op::Tanh => "tanh",
             Op::Gelu { .. } => "gelu",

@@ -366,12 +366,16 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
         Op::LeakyRelu { alpha } if !alpha.is_finite() => {
             Err(format!("leaky_relu alpha must be finite, got {alpha}"))
         }
+        Op::Clip { min, max } if !(min.is_finite() && max.is_finite() && min <= max) => Err(
+            format!("clip bounds must be finite with min <= max, got min {min}, max {max}"),
+        ),
         Op::Neg | Op::Abs | Op::Identity | Op::Dropout { .. } => {
             let x = x.expect("arity checked");
             Ok((x.shape.clone(), x.kind))
         }
         Op::Relu
         | Op::LeakyRelu { .. }
+        | Op::Clip { .. }
         | Op::Sigmoid
         | Op::Tanh
         | Op::Gelu { .. }
@@ -449,7 +453,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
             }
             real(x.shape.clone())
         }
-        Op::LayerNorm { axis, eps } => {
+        Op::LayerNorm { axis, eps, .. } => {
             let x = inputs[0];
             let a = normalize_axis(*axis, x.shape.len())?;
             if eps.is_nan() || *eps <= 0.0 {

@@ -191,6 +191,7 @@ fn eval_node<A: Arith>(
         Op::Neg
         | Op::Relu
         | Op::LeakyRelu { .. }
+        | Op::Clip { .. }
         | Op::Sigmoid
         | Op::Tanh
         | Op::Gelu { .. }
@@ -245,7 +246,7 @@ fn eval_node<A: Arith>(
         Op::BatchNorm { eps } => {
             norm::batch_norm(ar, ins[0], [ins[1], ins[2], ins[3], ins[4]], *eps)
         }
-        Op::LayerNorm { axis, eps } => norm::layer_norm(
+        Op::LayerNorm { axis, eps, .. } => norm::layer_norm(
             ar,
             ins[0],
             ins.get(1).copied(),

@@ -25,6 +25,25 @@ pub struct View {
     /// What one round is for the framework (its cost model's `rounds`), for the footnote on
     /// rounds that are means.
     pub rounds_meaning: String,
+    /// The model's inputs, name and shape (for the header).
+    pub inputs: Vec<(String, Vec<usize>)>,
+    /// `inference`, or the training step's loss, optimizer and batch (for the header).
+    pub mode: String,
+    /// Nodes the framework's real frontend refuses; their cost is that of the closest
+    /// runnable form.
+    pub refused: Vec<crate::cost::loadability::Refusal>,
+}
+
+/// `name [d0, d1, ...]` per input, comma-separated.
+fn inputs_text(inputs: &[(String, Vec<usize>)]) -> String {
+    inputs
+        .iter()
+        .map(|(n, s)| {
+            let dims: Vec<String> = s.iter().map(|d| d.to_string()).collect();
+            format!("{n} [{}]", dims.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Layers listed in the overview.
@@ -44,6 +63,15 @@ fn summary(p: &Profile, view: &View, rounds: Rounds) -> String {
         "{} under {} ({} parties, weights {}, network {})",
         p.model, p.framework, p.parties, view.weights, net
     );
+    let _ = writeln!(s, "  inputs {}; {}", inputs_text(&view.inputs), view.mode);
+    if !view.refused.is_empty() {
+        let _ = writeln!(
+            s,
+            "  NOT RUNNABLE as given: the framework's frontend refuses {} node{} (see the warnings); their cost is that of the closest runnable form",
+            view.refused.len(),
+            if view.refused.len() == 1 { "" } else { "s" }
+        );
+    }
     let _ = writeln!(
         s,
         "  online   {:>10}  {:>8} rounds (critical path {})  network time {}",
@@ -246,15 +274,24 @@ fn collect_rows(
 #[derive(Serialize)]
 struct ProfileJson<'a> {
     framework: &'a str,
+    inputs: Vec<InputJson<'a>>,
     layers: Vec<LayerJson>,
+    mode: &'a str,
     model: &'a str,
     network: NetworkJson<'a>,
     parties: usize,
     per_party_online_bits: &'a [f64],
     phases: Vec<PhaseJson>,
+    refused: &'a [crate::cost::loadability::Refusal],
     total: TotalJson,
     tree: TreeJson<'a>,
     weights: &'a str,
+}
+
+#[derive(Serialize)]
+struct InputJson<'a> {
+    name: &'a str,
+    shape: &'a [usize],
 }
 
 #[derive(Serialize)]
@@ -376,7 +413,13 @@ pub fn write_json(
         .collect();
     let doc = ProfileJson {
         framework: &p.framework,
+        inputs: view
+            .inputs
+            .iter()
+            .map(|(name, shape)| InputJson { name, shape })
+            .collect(),
         layers,
+        mode: &view.mode,
         model: &p.model,
         network: NetworkJson {
             bandwidth_bps: view.network.bandwidth_bps,
@@ -386,6 +429,7 @@ pub fn write_json(
         parties: p.parties,
         per_party_online_bits: &t.party_online_bits,
         phases,
+        refused: &view.refused,
         total: TotalJson {
             critical_path_rounds: p.critical_path_rounds,
             offline_bits: t.offline_bits,

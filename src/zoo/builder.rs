@@ -3,7 +3,7 @@
 //! the output node.
 
 use crate::graph::{
-    ConstValue, ElemKind, Graph, GraphError, NodeId, Op, ParamRole, ValueInfo, Visibility,
+    ConstValue, ElemKind, Graph, GraphError, NodeId, NormForm, Op, ParamRole, ValueInfo, Visibility,
 };
 
 /// Settings of a conv layer, PyTorch defaults (`stride 1, padding 0, groups 1, bias true`).
@@ -286,7 +286,14 @@ impl ModelBuilder {
         self.scope(name, |b| {
             let w = b.param("weight", ParamRole::Weight, vec![d])?;
             let bias = b.param("bias", ParamRole::Bias, vec![d])?;
-            b.op(Op::LayerNorm { axis: -1, eps }, &[x, w, bias])
+            b.op(
+                Op::LayerNorm {
+                    axis: -1,
+                    eps,
+                    form: NormForm::Fused,
+                },
+                &[x, w, bias],
+            )
         })
     }
 

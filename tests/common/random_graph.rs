@@ -569,6 +569,7 @@ impl Builder<'_> {
                     Op::LayerNorm {
                         axis: -1,
                         eps: 1e-5,
+                        form: hawkeye_mpc::graph::NormForm::Fused,
                     },
                     &ins,
                 )

@@ -13,6 +13,14 @@ pub(super) fn unary(e: &mut Emitter, f: &Fwd, g: NodeId) -> Grads {
         Op::Neg => e.neg(g),
         Op::Relu => e.op(Op::ReluGrad { alpha: 0.0 }, &[g, x]),
         Op::LeakyRelu { alpha } => e.op(Op::ReluGrad { alpha: *alpha }, &[g, x]),
+        // g where min < x < max: the relu masks of x - min and max - x
+        Op::Clip { min, max } => {
+            let (lo, hi) = (e.scalar(*min)?, e.scalar(*max)?);
+            let above = e.sub(x, lo)?;
+            let below = e.sub(hi, x)?;
+            let g1 = e.op(Op::ReluGrad { alpha: 0.0 }, &[g, above])?;
+            e.op(Op::ReluGrad { alpha: 0.0 }, &[g1, below])
+        }
         // |x|' = sign(x): the relu mask with slope -1 below 0
         Op::Abs => e.op(Op::ReluGrad { alpha: -1.0 }, &[g, x]),
         Op::Gelu { approximate } => e.op(

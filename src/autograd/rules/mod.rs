@@ -76,6 +76,7 @@ pub(crate) fn vjp(e: &mut Emitter, id: NodeId, g: Option<NodeId>, want: &[bool])
         Neg
         | Relu
         | LeakyRelu { .. }
+        | Clip { .. }
         | Sigmoid
         | Tanh
         | Gelu { .. }

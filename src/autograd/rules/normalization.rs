@@ -41,7 +41,7 @@ pub(super) fn vjp(e: &mut Emitter, f: &Fwd, g: NodeId) -> Grads {
             let out = decompose::batch_norm_eval(e, x, i[1], i[2], i[3], i[4], *eps)?;
             through(e, f, out, g)
         }
-        Op::LayerNorm { axis, eps } => {
+        Op::LayerNorm { axis, eps, .. } => {
             let out = decompose::layer_norm(
                 e,
                 x,

@@ -15,7 +15,9 @@ use super::proto::{
     TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use super::tensor::{bf16_to_f64, f16_to_f64};
-use crate::graph::{ConstValue, ElemKind, Graph, NodeId, Op, Phase, Visibility, WeightData};
+use crate::graph::{
+    ConstValue, ElemKind, Graph, NodeId, NormForm, Op, Phase, Visibility, WeightData,
+};
 use bytes::Bytes;
 use prost::Message;
 use std::collections::{HashMap, HashSet};
@@ -45,6 +47,8 @@ fn onnx_type(kind: ElemKind) -> i32 {
 enum Sink<'w> {
     /// In the model (`raw_data`).
     Inline,
+    /// Nowhere: initializers keep their dims and point at a data file that is not written.
+    Structure,
     /// Appended to a data file, referenced by its file name.
     External {
         out: &'w mut dyn Write,
@@ -351,6 +355,13 @@ impl<'g, 'w> Exporter<'g, 'w> {
             _ => None,
         };
         match &mut self.sink {
+            Sink::Structure => {
+                t.data_location = Some(DataLocation::External as i32);
+                t.external_data = vec![StringStringEntryProto {
+                    key: Some("location".into()),
+                    value: Some("structure-only.weights".into()),
+                }];
+            }
             Sink::Inline => {
                 t.raw_data = Some(match shared {
                     Some(b) => b,
@@ -615,6 +626,13 @@ impl<'g, 'w> Exporter<'g, 'w> {
             Op::Sqrt => emit("Sqrt", vals, vec![]),
             Op::Abs => emit("Abs", vals, vec![]),
             Op::Identity => emit("Identity", vals, vec![]),
+            Op::Clip { min, max } => {
+                exact_op = lossy(*min) || lossy(*max);
+                op_inputs = Some(1);
+                let lo = self.const_f32(&scope, *min);
+                let hi = self.const_f32(&scope, *max);
+                emit("Clip", vec![vals[0].clone(), lo, hi], vec![])
+            }
             Op::LeakyRelu { alpha } => {
                 exact_op = lossy(*alpha);
                 emit("LeakyRelu", vals, vec![attr_float("alpha", *alpha)])
@@ -751,8 +769,10 @@ impl<'g, 'w> Exporter<'g, 'w> {
                     vec![attr_float("epsilon", *eps)],
                 )
             }
-            Op::LayerNorm { axis, eps } => {
-                exact_op = lossy(*eps);
+            Op::LayerNorm { axis, eps, form } => {
+                // a decomposed form is kept by the marker (written as the one op)
+                exact_op = lossy(*eps) || *form != NormForm::Fused;
+                op_inputs = Some(ins.len());
                 let mut vals = vals;
                 if vals.len() == 1 {
                     let x = in_shape(0);
@@ -1094,6 +1114,12 @@ pub fn export_bytes(g: &Graph) -> Result<Vec<u8>, OnnxError> {
         });
     }
     Ok(build(g, Sink::Inline)?.encode_to_vec())
+}
+
+/// The ONNX graph of `g` without weight values (initializers point at an external file that is
+/// not written): what a frontend reads of the model's structure.
+pub fn export_structure(g: &Graph) -> Result<Vec<u8>, OnnxError> {
+    Ok(build(g, Sink::Structure)?.encode_to_vec())
 }
 
 pub fn export_file(g: &Graph, path: &Path) -> Result<(), OnnxError> {

@@ -17,7 +17,7 @@
 use super::naming::Marker;
 use super::proto::AttributeProto;
 use super::tensor::{Attrs, Tensor};
-use crate::graph::Op;
+use crate::graph::{NormForm, Op};
 use std::collections::{HashMap, HashSet};
 
 /// The IR op that replaces a fused group of nodes.
@@ -28,6 +28,8 @@ pub enum FusedOp {
     LayerNorm {
         axes: Vec<i64>,
         eps: f64,
+        /// Which decomposition it was (kept: frameworks run it as written).
+        form: NormForm,
     },
 }
 
@@ -371,9 +373,14 @@ fn layer_norm(nodes: &mut [ONode], ix: &Index, r1: usize) -> Option<()> {
         (users[0], users[1])
     };
     let pn = &nodes[p];
-    let squares = (pn.is("Pow") && pn.input(0)? == d && ix.is_scalar(pn.input(1)?, 2.0))
-        || (pn.is("Mul") && pn.input(0)? == d && pn.input(1)? == d);
-    if !squares || !pn.free() {
+    let form = if pn.is("Pow") && pn.input(0)? == d && ix.is_scalar(pn.input(1)?, 2.0) {
+        NormForm::DecomposedPow
+    } else if pn.is("Mul") && pn.input(0)? == d && pn.input(1)? == d {
+        NormForm::DecomposedMul
+    } else {
+        return None;
+    };
+    if !pn.free() {
         return None;
     }
     let r2 = ix.sole_user(pn.out())?;
@@ -432,7 +439,7 @@ fn layer_norm(nodes: &mut [ONode], ix: &Index, r1: usize) -> Option<()> {
         nodes,
         &members,
         last,
-        FusedOp::LayerNorm { axes, eps },
+        FusedOp::LayerNorm { axes, eps, form },
         inputs,
     );
     Some(())

@@ -20,8 +20,8 @@ use super::tensor::{
 };
 use super::DimBindings;
 use crate::graph::{
-    broadcast, shape_string, ElemKind, Graph, GraphError, NodeId, Op, ParamRole, Phase, ValueInfo,
-    Visibility, WeightData,
+    broadcast, shape_string, ElemKind, Graph, GraphError, NodeId, NormForm, Op, ParamRole, Phase,
+    ValueInfo, Visibility, WeightData,
 };
 use bytes::Bytes;
 use prost::Message;
@@ -1147,7 +1147,7 @@ impl<'m> Importer<'m> {
             }
             let op = match f {
                 FusedOp::Ir(op) => op.clone(),
-                FusedOp::LayerNorm { axes, eps } => {
+                FusedOp::LayerNorm { axes, eps, form } => {
                     let r = self.g.node(ins[0]).value.shape.len();
                     let mut ax: Vec<usize> = axes.iter().map(|&a| axis(a, r)).collect::<R<_>>()?;
                     ax.sort_unstable();
@@ -1161,7 +1161,11 @@ impl<'m> Importer<'m> {
                     } else {
                         ax[0] as i64
                     };
-                    Op::LayerNorm { axis, eps: *eps }
+                    Op::LayerNorm {
+                        axis,
+                        eps: *eps,
+                        form: *form,
+                    }
                 }
             };
             let id = self.add(&c, None, op, &ins)?;
@@ -1553,6 +1557,7 @@ impl<'m> Importer<'m> {
                 let o = Op::LayerNorm {
                     axis: a.int_or("axis", -1),
                     eps: a.float_or("epsilon", 1e-5),
+                    form: NormForm::Fused,
                 };
                 self.add(c, None, o, &ins)
             }
@@ -1792,6 +1797,10 @@ impl<'m> Importer<'m> {
                     }
                 };
                 let (lo, hi) = (bound(1, "min")?, bound(2, "max")?);
+                // Both bounds: one clip (frameworks evaluate the two comparisons together).
+                if let (Some(min), Some(max)) = (lo, hi) {
+                    return self.add(c, None, Op::Clip { min, max }, &[x]);
+                }
                 let mut y = x;
                 match lo {
                     Some(0.0) => y = self.add(c, hi.map(|_| "relu"), Op::Relu, &[y])?,

@@ -171,6 +171,19 @@ pub(crate) fn unary<A: Arith>(ar: &A, op: &Op, x: &Arr<A>) -> KResult<Arr<A>> {
                 }
             })
         }
+        Op::Clip { min, max } => {
+            let (lo, hi) = (ar.enc(min), ar.enc(max));
+            Box::new(move |v| {
+                let d = ar.dec(v);
+                if d < min {
+                    lo
+                } else if d > max {
+                    hi
+                } else {
+                    v
+                }
+            })
+        }
         Op::Square => Box::new(move |v| ar.trunc(v * v)),
         Op::Pow { exponent } => pow(ar, exponent),
         Op::Sigmoid => Box::new(move |v| ar.apply(v, sigmoid)),

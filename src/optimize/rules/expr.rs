@@ -19,7 +19,7 @@
 //! | `swap_last2(r)` | the permutation of rank `r` that swaps the last two dims |
 //! | `len(list)` | length of a list |
 
-use crate::graph::{broadcast, ConstValue, Op, ParamRole, ValueInfo, Visibility};
+use crate::graph::{broadcast, ConstValue, NormForm, Op, ParamRole, ValueInfo, Visibility};
 use std::fmt;
 
 /// A value of an expression.
@@ -96,6 +96,15 @@ impl Value {
     }
 }
 
+/// A layer norm's form as written in the JSON format.
+fn norm_form_name(form: NormForm) -> &'static str {
+    match form {
+        NormForm::Fused => "fused",
+        NormForm::DecomposedPow => "decomposed_pow",
+        NormForm::DecomposedMul => "decomposed_mul",
+    }
+}
+
 /// The attribute fields of an op, named and valued as in the JSON format (defaults included).
 pub fn attr_fields(op: &Op) -> Vec<(&'static str, Value)> {
     let n = |v: usize| Value::Num(v as f64);
@@ -169,7 +178,12 @@ pub fn attr_fields(op: &Op) -> Vec<(&'static str, Value)> {
         ],
         Op::AdaptiveAvgPool2d { output } => vec![("output", l(output))],
         Op::BatchNorm { eps } => vec![("eps", Value::Num(*eps))],
-        Op::LayerNorm { axis, eps } => vec![("axis", i(*axis)), ("eps", Value::Num(*eps))],
+        Op::LayerNorm { axis, eps, form } => vec![
+            ("axis", i(*axis)),
+            ("eps", Value::Num(*eps)),
+            ("form", Value::Str(norm_form_name(*form).to_string())),
+        ],
+        Op::Clip { min, max } => vec![("min", Value::Num(*min)), ("max", Value::Num(*max))],
         Op::Gather { axis } | Op::Flatten { axis } | Op::Concat { axis } => {
             vec![("axis", i(*axis))]
         }
