@@ -215,9 +215,9 @@ pub fn text(a: &Profile, b: &Profile, pairs: &[Pair], view: &View) -> String {
         for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
             let pad = w - c.chars().count();
             if i < 2 || i == 5 {
-                let _ = write!(s, "{c}{:pad$}  ", "");
+                let _ = write!(s, "{c}{}  ", super::spaces(pad));
             } else {
-                let _ = write!(s, "{:pad$}{c}  ", "");
+                let _ = write!(s, "{}{c}  ", super::spaces(pad));
             }
         }
         s.trim_end().to_string() + "\n"

@@ -191,9 +191,9 @@ pub fn text(rows: &[LayerRow], total: &Cost, units: Units, rounds: Rounds) -> St
             let pad = w - cell.chars().count();
             // names, shapes and primitives left-aligned; figures right-aligned
             if matches!(i, 0 | 1 | 6) {
-                let _ = write!(s, "{cell}{:pad$}  ", "");
+                let _ = write!(s, "{cell}{}  ", super::spaces(pad));
             } else {
-                let _ = write!(s, "{:pad$}{cell}  ", "");
+                let _ = write!(s, "{}{cell}  ", super::spaces(pad));
             }
         }
         s.trim_end().to_string() + "\n"

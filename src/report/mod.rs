@@ -63,3 +63,20 @@ mod tests {
         assert_eq!(percent(1.0, 0.0), "-");
     }
 }
+
+/// `text` padded with spaces to `width` characters. A format width (`{:w$}`) cannot exceed
+/// 65,535 and a label (a module path from someone's file) can, so padding is written out.
+pub fn pad_to(text: &str, width: usize) -> String {
+    let mut s = String::with_capacity(width.max(text.len()));
+    s.push_str(text);
+    s.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(text.chars().count()),
+    ));
+    s
+}
+
+/// `n` spaces (see [`pad_to`]).
+pub fn spaces(n: usize) -> String {
+    " ".repeat(n)
+}

@@ -176,7 +176,8 @@ pub fn overview(p: &Profile, tree: &AttributionNode, layers: &[LayerRow], view: 
             .unwrap_or(0);
         let _ = writeln!(
             out,
-            "\n{title:<width$}  {:>10}  {:>8}  {:>6}  dominant primitive",
+            "\n{}  {:>10}  {:>8}  {:>6}  dominant primitive",
+            super::pad_to(&title, width),
             view.units.name(),
             "rounds",
             "share"
@@ -184,7 +185,8 @@ pub fn overview(p: &Profile, tree: &AttributionNode, layers: &[LayerRow], view: 
         for (l, name) in costliest.iter().zip(&names) {
             let _ = writeln!(
                 out,
-                "{name:<width$}  {:>10}  {:>8}  {:>6}  {}",
+                "{}  {:>10}  {:>8}  {:>6}  {}",
+                super::pad_to(name, width),
                 view.units.amount(l.cost.online_bits),
                 rounds.fmt(l.cost.online_rounds),
                 percent(l.cost.online_bits, p.total.online_bits),
@@ -212,17 +214,17 @@ fn tree_rows(tree: &AttributionNode, view: &View, rounds: Rounds, out: &mut Stri
         .unwrap_or(0);
     let _ = writeln!(
         out,
-        "{title:<width$}  {:>10}  {:>8}  {:>6}",
+        "{}  {:>10}  {:>8}  {:>6}",
+        super::pad_to(title, width),
         view.units.name(),
         "rounds",
         "share"
     );
     for (label, c) in rows {
-        let pad = width - label.chars().count();
         let _ = writeln!(
             out,
-            "{label}{:pad$}  {:>10}  {:>8}  {:>6}",
-            "",
+            "{}  {:>10}  {:>8}  {:>6}",
+            super::pad_to(&label, width),
             view.units.amount(c.online_bits),
             rounds.fmt(c.online_rounds),
             percent(c.online_bits, tree.cost.online_bits)
