@@ -513,7 +513,7 @@ fn unsupported_ops_are_errors_not_zero() {
 fn aby3_gather_at_secret_indices_is_mpspdz_oblivious_read() {
     let mut b = ModelBuilder::new("gather");
     let table = b.input("table", vec![16, 4]).unwrap();
-    let idx = b.input("idx", vec![3]).unwrap();
+    let idx = b.int_input("idx", vec![3]).unwrap();
     let y = b
         .op(hawkeye_mpc::graph::Op::Gather { axis: 0 }, &[table, idx])
         .unwrap();
