@@ -10,6 +10,7 @@ use crate::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
 use crate::cost::{self, CostModel};
 use crate::frontend::{self, onnx::DimBindings, LoadOptions};
 use crate::graph::{Graph, Visibility};
+use crate::optimize::error_budget::ErrorBudget;
 use crate::optimize::{self, verify, Limits, Method, Objective, Options, RuleSet};
 use crate::profile::{AttributionNode, GroupBy, Network, Profile};
 use crate::report::{self, numbers::Units};
@@ -384,14 +385,19 @@ pub struct OptimizeDone {
     pub after_json: String,
 }
 
-/// Optimizes the request's model as `hawkeye optimize` does (built-in rules, default limits,
-/// the result checked against the input on `samples` random inputs).
+/// Optimizes the request's model as `hawkeye optimize` does (built-in rules, the default
+/// count limits for its size, the result checked against the input on `samples` random
+/// inputs; with `allow_approx`, a result whose output error exceeds `max_error` is refused
+/// unless `force`).
 pub fn run_optimize(
     req: &ProfileRequest,
     objective: &str,
     allow_approx: bool,
     samples: usize,
+    max_error: Option<f64>,
+    force: bool,
 ) -> Result<OptimizeDone, RequestError> {
+    let budget = ErrorBudget::new(allow_approx, max_error, force).map_err(RequestError::value)?;
     let network = req.network()?;
     let objective = Objective::parse(objective, network).map_err(RequestError::value)?;
     let model = req.cost_model(&req.framework)?;
@@ -401,7 +407,7 @@ pub fn run_optimize(
     let options = Options {
         objective,
         allow_approx,
-        limits: Limits::default(),
+        limits: Limits::for_graph(graph.len()),
         method: Method::Greedy,
     };
     let out = optimize::optimize(&graph, &model, &rules, &options, None).map_err(value_err)?;
@@ -419,6 +425,9 @@ pub fn run_optimize(
         return Err(RequestError::value(
             "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong)",
         ));
+    }
+    if let (Some(budget), false) = (&budget, out.unchanged) {
+        budget.judge(check.as_ref()).map_err(RequestError::value)?;
     }
     let view = report::optimize::View {
         depth: None,

@@ -472,6 +472,8 @@ def optimize(
     objective: str = "time",
     allow_approx: bool = False,
     samples: int = 2,
+    max_error: Optional[float] = None,
+    force: bool = False,
     batch: Optional[int] = None,
     dims: Optional[Mapping[str, int]] = None,
     resolution: Optional[int] = None,
@@ -481,7 +483,10 @@ def optimize(
     set: Optional[Mapping[str, float]] = None,
 ) -> OptimizeResult:
     """Finds the cheapest equivalent graph by e-graph rewriting, as ``hawkeye optimize`` does,
-    and checks it against the input on ``samples`` random inputs (0 skips the check).
+    and checks it against the input on ``samples`` random inputs (0 skips the check). With
+    ``allow_approx``, approximate rules apply too, and a result whose measured output error
+    exceeds ``max_error`` (relative to the largest output; default 0.01) raises
+    ``HawkeyeValueError`` unless ``force``.
 
     >>> import hawkeye_mpc as h
     >>> r = h.optimize("lenet5", "spu-semi2k", weights="public")
@@ -496,6 +501,8 @@ def optimize(
         objective=objective,
         allow_approx=allow_approx,
         samples=int(samples),
+        max_error=None if max_error is None else float(max_error),
+        force=force,
         batch=batch,
         dims=_dims(dims),
         resolution=resolution,

@@ -110,6 +110,8 @@ def optimize(
     objective: str = ...,
     allow_approx: bool = ...,
     samples: int = ...,
+    max_error: Optional[float] = ...,
+    force: bool = ...,
     batch: Optional[int] = ...,
     dims: Optional[Mapping[str, int]] = ...,
     resolution: Optional[int] = ...,

@@ -195,7 +195,7 @@ fn compare(
 /// profile JSON, after profile JSON)`.
 #[pyfunction]
 #[pyo3(signature = (model, framework, *, weights=None, objective="time".to_string(),
-    allow_approx=false, samples=2, batch=None, dims=Vec::new(), resolution=None, seq_len=None,
+    allow_approx=false, samples=2, max_error=None, force=false, batch=None, dims=Vec::new(), resolution=None, seq_len=None,
     classes=None, network=None, set=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 fn optimize<'py>(
@@ -206,6 +206,8 @@ fn optimize<'py>(
     objective: String,
     allow_approx: bool,
     samples: usize,
+    max_error: Option<f64>,
+    force: bool,
     batch: Option<usize>,
     dims: Vec<(String, usize)>,
     resolution: Option<usize>,
@@ -217,7 +219,8 @@ fn optimize<'py>(
     let req = profile_request(
         model, framework, weights, None, batch, dims, resolution, seq_len, classes, network, set,
     )?;
-    let done = request::run_optimize(&req, &objective, allow_approx, samples).map_err(raise)?;
+    let done = request::run_optimize(&req, &objective, allow_approx, samples, max_error, force)
+        .map_err(raise)?;
     Ok((
         done.report_json,
         done.report_text,

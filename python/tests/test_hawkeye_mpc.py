@@ -192,6 +192,16 @@ def test_optimize_returns_a_cheaper_model_that_loads(tmp_path):
     assert "lenet5" in repr(r)
 
 
+def test_optimize_with_approximations_respects_the_error_budget():
+    # Approximate rules turn LeNet-5's ReLUs into squares: far beyond a 1% output error.
+    with pytest.raises(h.HawkeyeValueError, match="above --max-error 0.01"):
+        h.optimize("lenet5", "spu-semi2k", weights="public", allow_approx=True)
+    forced = h.optimize("lenet5", "spu-semi2k", weights="public", allow_approx=True, force=True)
+    assert forced.after.online_bytes < h.optimize("lenet5", "spu-semi2k", weights="public").after.online_bytes
+    with pytest.raises(h.HawkeyeValueError, match="applies to --allow-approx results only"):
+        h.optimize("lenet5", "spu-semi2k", max_error=0.1)
+
+
 def test_equiv_verdicts():
     same = h.equiv("lenet5", "lenet5", "crypten", samples=2)
     assert bool(same) and same.verdict == "equivalent" and same.exit_code == 0

@@ -41,8 +41,7 @@ impl Training {
             eager: model.training.autograd == AutogradStyle::Eager,
             fused_batchnorm: model.training.batchnorm == BatchNormStyle::Fused,
             // a model that prices GELU through the erf form keeps it one op
-            gelu_tanh_ops: model.training.gelu == GeluStyle::TensorOps
-                && model.param("gelu_via_erf").unwrap_or(0.0) == 0.0,
+            gelu_tanh_ops: model.training.gelu == GeluStyle::TensorOps,
         }
     }
 }
@@ -259,7 +258,7 @@ fn replay(
                     axis,
                     eps,
                 )?,
-                Op::Gelu { .. } if options.training.gelu_tanh_ops => {
+                Op::Gelu { approximate: true } if options.training.gelu_tanh_ops => {
                     decompose::gelu_tanh(&mut e, ins[0])?
                 }
                 // jax 0.4.34's softmax is its tensor ops (no custom derivative by default)

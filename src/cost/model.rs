@@ -124,8 +124,8 @@ pub enum GeluStyle {
     #[default]
     Function,
     /// Written from tensor ops (CrypTen has no GELU: the tanh form
-    /// `x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, unless the model's parameter
-    /// `gelu_via_erf` is set), differentiated op by op.
+    /// `x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`): a tanh-form GELU is
+    /// differentiated op by op; the erf form stays one op with its own backward.
     TensorOps,
 }
 

@@ -104,7 +104,12 @@ fn layer(b: &mut ModelBuilder, name: &str, l: &Value, x: NodeId) -> NodeId {
                 "square" => Op::Square,
                 "tanh" => Op::Tanh,
                 "exp" => Op::Exp,
-                "gelu" => Op::Gelu { approximate: false },
+                "gelu" => Op::Gelu {
+                    approximate: l
+                        .get("approximate")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                },
                 "flatten" => Op::Flatten { axis: 1 },
                 "softmax" => Op::Softmax {
                     axis: l.get("dim").and_then(Value::as_i64).unwrap_or(-1),
@@ -184,14 +189,31 @@ fn attention(b: &mut ModelBuilder, x: NodeId, dim: usize, heads: usize) -> NodeI
 
 /// The inference graph of a spec, with its weights' visibility as the spec says.
 pub fn spec_graph(name: &str) -> Graph {
-    let spec = spec(name);
+    spec_graph_of(&spec(name))
+}
+
+/// Marks every GELU layer of a spec as the tanh form.
+fn gelu_tanh(v: &mut Value) {
+    match v {
+        Value::Object(o) => {
+            if o.get("type").and_then(Value::as_str) == Some("gelu") {
+                o.insert("approximate".to_string(), Value::Bool(true));
+            }
+            o.values_mut().for_each(gelu_tanh);
+        }
+        Value::Array(a) => a.iter_mut().for_each(gelu_tanh),
+        _ => {}
+    }
+}
+
+fn spec_graph_of(spec: &Value) -> Graph {
     let shape: Vec<usize> = spec["input_shape"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d.as_u64().unwrap() as usize)
         .collect();
-    let mut b = ModelBuilder::new(name);
+    let mut b = ModelBuilder::new(spec["name"].as_str().unwrap_or("spec"));
     let x = b.input("input", shape).unwrap();
     let y = sequence(&mut b, &spec["layers"], x);
     let g = b.finish(vec![y]);
@@ -264,8 +286,13 @@ pub fn train_graph(
     model: &hawkeye_mpc::cost::CostModel,
     grad_threshold: Option<f64>,
 ) -> Graph {
+    // CrypTen has no GELU: the harness writes the tanh form from tensor ops.
+    let mut spec = spec(name);
+    if model.training.gelu == hawkeye_mpc::cost::GeluStyle::TensorOps {
+        gelu_tanh(&mut spec);
+    }
     hawkeye_mpc::autograd::train_step(
-        &spec_graph(name),
+        &spec_graph_of(&spec),
         &train_options(name, model, grad_threshold),
     )
     .unwrap()
