@@ -719,7 +719,7 @@ fn run(cli: Cli) -> Result<i32> {
                     match budget.judge(check.as_ref()) {
                         Ok(Some(warning)) => eprintln!("warning: {warning}"),
                         Ok(None) => {}
-                        Err(refusal) => bail!("{refusal}"),
+                        Err(refusal) => return Err(CheckFailed(refusal).into()),
                     }
                 }
             }
@@ -808,9 +808,7 @@ fn run(cli: Cli) -> Result<i32> {
             // one set of options for two models: an option may apply to one of them only
             let mut options = zoo.options()?;
             options.options_must_apply = false;
-            let load = |m: &str| {
-                frontend::load_model(m, &options).with_context(|| format!("cannot load '{m}'"))
-            };
+            let load = |m: &str| frontend::load_model(m, &options);
             let (g0, g1) = (load(&original)?, load(&variant)?);
             let options = validate::EquivOptions {
                 samples,

@@ -185,7 +185,7 @@ fn shape_options_that_do_not_apply_are_errors_naming_the_inputs() {
         ),
     ] {
         let (code, out, err) = run(&args);
-        assert_eq!((code, out.as_str(), err.as_str()), (1, "", want.as_str()), "{args:?}");
+        assert_eq!((code, out.as_str(), err.as_str()), (2, "", want.as_str()), "{args:?}");
     }
     // a --batch equal to the fixed batch, and bound symbolic dims, apply
     let (code, _, err) = run(&["profile", &cnn, "-f", "crypten", "--batch", "1"]);

@@ -125,5 +125,8 @@ fn training_options_are_checked() {
         "--grad-threshold",
         "zero",
     ]);
-    assert!(!ok && err.contains("not a positive number"), "{err}");
+    assert!(
+        !ok && err.contains("--grad-threshold 'zero' is not a number"),
+        "{err}"
+    );
 }

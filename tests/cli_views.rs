@@ -106,7 +106,7 @@ fn equiv_tells_different_from_a_usage_error() {
 #[test]
 fn a_closed_pipe_ends_quietly() {
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hawkeye"))
-        .args(["profile", "bert-base", "-f", "crypten", "--full"])
+        .args(["profile", "bert-base", "-f", "spu-semi2k", "--full"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -278,7 +278,7 @@ fn compare_is_data() {
         "compare",
         "mlp",
         "--frameworks",
-        "crypten,spu-semi2k",
+        "spu-aby3,spu-semi2k",
         "--format",
         "json",
         "--set",
@@ -301,10 +301,10 @@ fn compare_is_data() {
     assert_eq!(json[1]["online_rounds"], alone["total"]["online_rounds"]);
     assert_eq!(json[1]["online_rounds"], 20.0);
     // a framework that cannot cost the model says why, in full
-    let table = ok(&["compare", "bert-tiny", "--frameworks", "crypten,aby3"]);
+    let table = ok(&["compare", "bert-tiny", "--frameworks", "crypten,cryptflow2"]);
     assert!(table.contains("cannot cost it [1]"), "{table}");
     assert!(
-        table.contains("[1] aby3: cost_models/aby3.toml: ops.gather: op 'gather' has no lowering"),
+        table.contains("[1] cryptflow2: cost_models/cryptflow2.toml: ops.gather: gather with a server-held table and secret indices has no lowering in this framework (it lowers gather with a secret table and public indices only) (and 4 more)"),
         "{table}"
     );
     // sizes go up to TB

@@ -170,7 +170,7 @@ fn exact_results_are_checked_against_the_input() {
         .unwrap_or_else(|| panic!("no check line in:\n{stdout}"));
     assert!(
         line.starts_with(
-            "check: the result computes the input's outputs on 3 random inputs (f64): max |difference| "
+            "check: the result computes the input's outputs on 3 random inputs, with placeholder weights (f64): max |difference| "
         ) && line.ends_with(", tolerance 1e-9 (1 + |output|)"),
         "{line}"
     );
@@ -243,7 +243,7 @@ fn approximate_results_report_the_trade_off() {
     // beaver2pc sets a 64-bit ring but no fraction bits: 16 by default.
     assert_eq!(
         lines[i + 1],
-        "  input and result run on 2 random inputs in fixed point with a 64-bit ring and 16 fraction bits (the framework does not set both ring and frac; defaults 64 and 16)"
+        "  input and result run on 2 random inputs, with placeholder weights in fixed point with a 64-bit ring and 16 fraction bits (the framework does not set both ring and frac; defaults 64 and 16)"
     );
     assert!(!stdout.contains("check: "));
 
@@ -264,7 +264,7 @@ fn approximate_results_report_the_trade_off() {
     assert!(ok, "{stderr}");
     assert!(
         stdout.contains(
-            "\n  input and result run on 1 random input in fixed point with a 64-bit ring and 16 fraction bits\n"
+            "\n  input and result run on 1 random input, with placeholder weights in fixed point with a 64-bit ring and 16 fraction bits\n"
         ),
         "{stdout}"
     );
@@ -297,7 +297,7 @@ fn a_wrong_rule_fails_the_check() {
         .find(|l| l.starts_with("check FAILED: "))
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(
-        line.starts_with("check FAILED: the result differs from the input on 2 random inputs (f64): max |difference| "),
+        line.starts_with("check FAILED: the result differs from the input on 2 random inputs, with placeholder weights (f64): max |difference| "),
         "{line}"
     );
     assert_eq!(

@@ -95,6 +95,7 @@ fn all_ops() -> Vec<(Op, Vec<Vec<usize>>)> {
         (Op::Min, vec![v(&[4, 8]), v(&[4, 8])]),
         (Op::Neg, vec![v(&[4, 8])]),
         (Op::Relu, vec![v(&[4, 8])]),
+        (Op::Clip { min: 0.0, max: 6.0 }, vec![v(&[4, 8])]),
         (Op::LeakyRelu { alpha: 0.1 }, vec![v(&[4, 8])]),
         (Op::Sigmoid, vec![v(&[4, 8])]),
         (Op::Tanh, vec![v(&[4, 8])]),

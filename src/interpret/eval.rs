@@ -51,8 +51,9 @@ pub fn evaluate_all(
         .collect())
 }
 
-/// Most elements of one value the interpreter allocates (2^26: 512 MiB as `f64`).
-pub const MAX_ELEMENTS: usize = 1 << 26;
+/// Most elements of one value the interpreter allocates (2^28: 2 GiB as `f64`; VGG-16's
+/// largest weight has 102,760,448).
+pub const MAX_ELEMENTS: usize = 1 << 28;
 
 /// Checks, from the shapes alone, that every value of `graph` is small enough to evaluate:
 /// called before anything is allocated, so that a model too large to run is an error, not an
