@@ -50,20 +50,6 @@ pub fn percent(part: f64, whole: f64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn units_are_readable() {
-        assert_eq!(bytes(8.0 * 512.0), "512 B");
-        assert_eq!(bytes(8.0 * 1_943_888.0), "1.94 MB");
-        assert_eq!(seconds(0.0123), "12.30 ms");
-        assert_eq!(seconds(9_000.0), "2.50 h");
-        assert_eq!(percent(1.0, 0.0), "-");
-    }
-}
-
 /// `text` padded with spaces to `width` characters. A format width (`{:w$}`) cannot exceed
 /// 65,535 and a label (a module path from someone's file) can, so padding is written out.
 pub fn pad_to(text: &str, width: usize) -> String {
@@ -79,4 +65,18 @@ pub fn pad_to(text: &str, width: usize) -> String {
 /// `n` spaces (see [`pad_to`]).
 pub fn spaces(n: usize) -> String {
     " ".repeat(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_readable() {
+        assert_eq!(bytes(8.0 * 512.0), "512 B");
+        assert_eq!(bytes(8.0 * 1_943_888.0), "1.94 MB");
+        assert_eq!(seconds(0.0123), "12.30 ms");
+        assert_eq!(seconds(9_000.0), "2.50 h");
+        assert_eq!(percent(1.0, 0.0), "-");
+    }
 }
