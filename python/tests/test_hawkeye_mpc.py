@@ -94,7 +94,7 @@ def test_profile_bytes_and_path_give_the_same_profile(tmp_path):
         (["resnet18", "-f", "crypten"], dict()),
         (["lenet5", "-f", "spu-semi2k", "--weights", "public", "--network", "wan"], dict(weights="public", network="wan")),
         (["mlp", "-f", "spu-semi2k", "--train", "--optimizer", "adam", "--batch", "32"], dict(train=True, optimizer="adam", batch=32)),
-        (["bert-tiny", "-f", "crypten", "--seq-len", "32", "--set", "gelu_via_erf=1"], dict(seq_len=32, set={"gelu_via_erf": 1})),
+        (["bert-tiny", "-f", "crypten", "--seq-len", "32", "--set", "exp_iterations=6"], dict(seq_len=32, set={"exp_iterations": 6})),
     ],
 )
 def test_profile_equals_the_command_line(args, kwargs):
