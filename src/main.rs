@@ -5,7 +5,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::autograd::train_step;
 use hawkeye_mpc::cost::loadability::{warning, Refusal};
 use hawkeye_mpc::cost::CostModel;
-use hawkeye_mpc::frontend::{self, onnx::DimBindings, LoadOptions};
+use hawkeye_mpc::frontend::{self, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
 use hawkeye_mpc::optimize::soundness::{self, CheckOptions};
 use hawkeye_mpc::optimize::verify;
@@ -14,7 +14,6 @@ use hawkeye_mpc::profile::{GroupBy, Network, Profile};
 use hawkeye_mpc::report;
 use hawkeye_mpc::request::TrainRequest;
 use hawkeye_mpc::validate;
-use hawkeye_mpc::zoo::ZooOptions;
 use std::path::PathBuf;
 
 mod cli;
@@ -463,21 +462,11 @@ impl ZooArgs {
         if self.resolution == Some(0) || self.seq_len == Some(0) || self.classes == Some(0) {
             bail!("--resolution, --seq-len and --classes must be at least 1");
         }
-        let mut dims = DimBindings::new().batch(batch);
+        let mut options = LoadOptions::new(self.batch, self.resolution, self.seq_len, self.classes);
         for d in &self.dims {
-            dims.parse_binding(d).map_err(anyhow::Error::msg)?;
+            options.dims.parse_binding(d).map_err(anyhow::Error::msg)?;
         }
-        Ok(LoadOptions {
-            batch_given: self.batch.is_some(),
-            options_must_apply: true,
-            zoo: ZooOptions {
-                batch,
-                resolution: self.resolution,
-                seq_len: self.seq_len,
-                classes: self.classes,
-            },
-            dims,
-        })
+        Ok(options)
     }
 
     fn load(&self, model: &str) -> Result<Graph> {

@@ -8,14 +8,13 @@
 
 use crate::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
 use crate::cost::{self, CostModel};
-use crate::frontend::{self, onnx::DimBindings, LoadOptions};
+use crate::frontend::{self, LoadOptions};
 use crate::graph::{Graph, Visibility};
 use crate::optimize::error_budget::ErrorBudget;
 use crate::optimize::{self, verify, Limits, Method, Objective, Options, RuleSet};
 use crate::profile::{AttributionNode, GroupBy, Network, Profile};
 use crate::report::{self, numbers::Units};
 use crate::validate::{self, Verdict};
-use crate::zoo::ZooOptions;
 use std::path::Path;
 
 /// What kind of bad input an error is.
@@ -179,21 +178,11 @@ impl ProfileRequest {
                 "resolution, seq_len and classes must be at least 1",
             ));
         }
-        let mut dims = DimBindings::new().batch(batch);
+        let mut options = LoadOptions::new(self.batch, self.resolution, self.seq_len, self.classes);
         for (name, value) in &self.dims {
-            dims = dims.bind(name.clone(), *value);
+            options.dims = options.dims.bind(name.clone(), *value);
         }
-        Ok(LoadOptions {
-            batch_given: self.batch.is_some(),
-            options_must_apply: true,
-            zoo: ZooOptions {
-                batch,
-                resolution: self.resolution,
-                seq_len: self.seq_len,
-                classes: self.classes,
-            },
-            dims,
-        })
+        Ok(options)
     }
 
     /// Loads the model.

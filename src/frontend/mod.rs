@@ -52,6 +52,32 @@ pub struct LoadOptions {
     pub options_must_apply: bool,
 }
 
+impl LoadOptions {
+    /// The options of a front end's shape knobs: `batch` (1 when not given) also binds the
+    /// symbolic batch dim of ONNX inputs; every option given must apply to the model. Named
+    /// dims are bound on `dims` afterwards.
+    pub fn new(
+        batch: Option<usize>,
+        resolution: Option<usize>,
+        seq_len: Option<usize>,
+        classes: Option<usize>,
+    ) -> LoadOptions {
+        let given = batch;
+        let batch = batch.unwrap_or(1);
+        LoadOptions {
+            zoo: ZooOptions {
+                batch,
+                resolution,
+                seq_len,
+                classes,
+            },
+            dims: onnx::DimBindings::new().batch(batch),
+            batch_given: given.is_some(),
+            options_must_apply: true,
+        }
+    }
+}
+
 /// Loads a model given by zoo name or file path.
 pub fn load_model(spec: &str, options: &LoadOptions) -> Result<Graph, LoadError> {
     if let Some(model) = zoo::find(spec) {
