@@ -15,6 +15,9 @@
 //! - embedding tables (`gather` data): N(0, 1), as `nn.Embedding`;
 //! - normalization scales and running variances: U(0.5, 1.5) (positive); normalization
 //!   shifts and running means: U(-0.5, 0.5);
+//! - a parameter read by a function defined only on positive numbers (`sqrt`, `rsqrt`,
+//!   `log`; directly or through reshapes, slices and the like): U(0.5, 1.5), as a variance, so that a placeholder never makes the model's own
+//!   weight arithmetic undefined;
 //! - any other parameter: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with PyTorch's fan-in
 //!   (`shape[1] * prod(shape[2..])`) for rank 2 and more, U(-0.1, 0.1) for a bias, U(-1, 1)
 //!   otherwise.
@@ -142,7 +145,6 @@ pub fn draw_values(draw: Draw, stream: u64, shape: &[usize]) -> Vec<f64> {
 /// How the value of source node `id` is drawn.
 pub fn draw_for(graph: &Graph, id: NodeId) -> Draw {
     let node = graph.node(id);
-    let shape = &node.value.shape;
     let uses = uses(graph, id);
     match node.op {
         Op::Input if node.value.kind == ElemKind::Int => Draw::Integers {
@@ -158,17 +160,13 @@ pub fn draw_for(graph: &Graph, id: NodeId) -> Draw {
                 Draw::symmetric(1.0)
             }
         }
-        Op::Parameter { role } => parameter_draw(graph, shape, role, &uses),
+        Op::Parameter { role } => parameter_draw(graph, id, role, &uses),
         _ => Draw::symmetric(1.0),
     }
 }
 
-fn parameter_draw(
-    graph: &Graph,
-    shape: &[usize],
-    role: ParamRole,
-    uses: &[(NodeId, usize)],
-) -> Draw {
+fn parameter_draw(graph: &Graph, id: NodeId, role: ParamRole, uses: &[(NodeId, usize)]) -> Draw {
+    let shape = &graph.node(id).value.shape;
     match role {
         ParamRole::RunningMean => return Draw::symmetric(0.5),
         ParamRole::RunningVar => {
@@ -184,6 +182,12 @@ fn parameter_draw(
         .any(|&(u, slot)| slot == 0 && matches!(graph.node(u).op, Op::Gather { .. }))
     {
         return Draw::Normal { std: 1.0 };
+    }
+    if read_as_positive(graph, id) {
+        return Draw::Uniform {
+            low: 0.5,
+            high: 1.5,
+        };
     }
     let weight_fan_in = |w: NodeId| conv_fan_in(&graph.node(w).value.shape);
     for &(u, slot) in uses {
@@ -263,7 +267,32 @@ fn uses(graph: &Graph, id: NodeId) -> Vec<(NodeId, usize)> {
 /// The smallest size of a table axis indexed by `id`'s values, following the values through
 /// ops that move them without changing them.
 fn vocabulary(graph: &Graph, id: NodeId) -> Option<u64> {
-    let mut best: Option<u64> = None;
+    layout_readers(graph, id)
+        .into_iter()
+        .filter_map(|(u, slot)| match graph.node(u).op {
+            Op::Gather { axis } if slot == 1 => {
+                let data = &graph.node(graph.inputs(u)[0]).value.shape;
+                normalize_axis(axis, data.len())
+                    .ok()
+                    .map(|a| data[a] as u64)
+            }
+            _ => None,
+        })
+        .min()
+}
+
+/// Whether the value of `id` reaches a function defined only on positive numbers (`sqrt`,
+/// `rsqrt`, `log`), directly or through ops that only move its elements.
+fn read_as_positive(graph: &Graph, id: NodeId) -> bool {
+    layout_readers(graph, id)
+        .into_iter()
+        .any(|(u, slot)| slot == 0 && matches!(graph.node(u).op, Op::Sqrt | Op::Rsqrt | Op::Log))
+}
+
+/// The (user, operand slot) pairs that read the elements of `id`, followed through ops that
+/// only move elements (reshapes, slices, expands and the like); those ops are not listed.
+fn layout_readers(graph: &Graph, id: NodeId) -> Vec<(NodeId, usize)> {
+    let mut readers = Vec::new();
     let mut stack = vec![id];
     let mut seen = std::collections::HashSet::new();
     while let Some(n) = stack.pop() {
@@ -272,13 +301,6 @@ fn vocabulary(graph: &Graph, id: NodeId) -> Option<u64> {
         }
         for (u, slot) in uses(graph, n) {
             match &graph.node(u).op {
-                Op::Gather { axis } if slot == 1 => {
-                    let data = &graph.node(graph.inputs(u)[0]).value.shape;
-                    if let Ok(a) = normalize_axis(*axis, data.len()) {
-                        let len = data[a] as u64;
-                        best = Some(best.map_or(len, |b| b.min(len)));
-                    }
-                }
                 Op::Reshape { .. }
                 | Op::Flatten { .. }
                 | Op::Transpose { .. }
@@ -287,11 +309,11 @@ fn vocabulary(graph: &Graph, id: NodeId) -> Option<u64> {
                 | Op::Concat { .. }
                 | Op::Identity
                 | Op::Dropout { .. } => stack.push(u),
-                _ => {}
+                _ => readers.push((u, slot)),
             }
         }
     }
-    best
+    readers
 }
 
 /// FNV-1a hash of a name (stable across platforms and Rust versions).
