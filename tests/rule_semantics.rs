@@ -19,8 +19,13 @@ use hawkeye_mpc::profile::{Network, Profile};
 use hawkeye_mpc::report;
 use hawkeye_mpc::zoo::{self, ZooOptions};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 use rand::SeedableRng;
 use rand_pcg::Pcg64;
+
+/// Proptest draws its cases from this seed, so every run (and CI) checks the same cases;
+/// change it to explore others.
+const PROPTEST_SEED: u64 = 0x4841_574B;
 
 fn fixture(name: &str) -> RuleSet {
     let mut set = RuleSet::empty();
@@ -84,7 +89,7 @@ fn builtin_rules_pass_the_checker() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 8, rng_seed: RngSeed::Fixed(PROPTEST_SEED), ..ProptestConfig::default() })]
 
     /// Every exact rule, over seeds and bounds on the dims of its instances.
     #[test]
@@ -360,7 +365,7 @@ const OBJECTIVES: [Objective; 4] = [
 ];
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, rng_seed: RngSeed::Fixed(PROPTEST_SEED), ..ProptestConfig::default() })]
 
     /// Rule instances as small random graphs: optimizing never costs more, and with the exact
     /// rules the result computes the input's function.
