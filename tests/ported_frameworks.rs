@@ -486,7 +486,6 @@ fn unsupported_ops_are_errors_not_zero() {
         .unwrap();
     let graph = b.finish(vec![y]);
     for (name, start) in [
-        ("cryptflow2", "cost_models/cryptflow2.toml: ops.softmax: op 'softmax' has no cost"),
         (
             "cheetah",
             "cost_models/cheetah.toml: unsupported.softmax: OpenCheetah's implementation has no softmax,",
@@ -499,9 +498,43 @@ fn unsupported_ops_are_errors_not_zero() {
         let err = Profile::new(&graph, &load(name)).unwrap_err().to_string();
         assert!(err.starts_with(start), "{name}: {err}");
     }
-    for name in ["aby", "aby3", "spdz2k", "falcon", "secureml"] {
+    for name in ["cryptflow2", "aby", "aby3", "spdz2k", "falcon", "secureml"] {
         assert!(Profile::new(&graph, &load(name)).is_ok(), "{name}");
     }
+
+    // What SCI's fixed-point math has no function for is refused in words.
+    let mut b = ModelBuilder::new("log");
+    let x = b.input("x", vec![2, 10]).unwrap();
+    let y = b.op(hawkeye_mpc::graph::Op::Log, &[x]).unwrap();
+    let err = Profile::new(&b.finish(vec![y]), &load("cryptflow2"))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "cost_models/cryptflow2.toml: unsupported.log: CrypTFlow2's SCI library has no \
+         logarithm (its fixed-point math covers exp, sigmoid, tanh, division and square roots \
+         only); use --framework spu-semi2k or crypten"
+    );
+}
+
+/// OpenCheetah's TanH is SiRNN's (the same math-functions.cpp over silent OT): priced, and far
+/// cheaper than over CrypTFlow2's IKNP, whose receivers send 128 bits an OT and whose calls
+/// are padded to 16384 OTs.
+#[test]
+fn cheetah_prices_tanh_as_sirnn_over_silent_ot() {
+    let mut b = ModelBuilder::new("tanh");
+    let x = b.input("x", vec![128, 768]).unwrap();
+    let y = b.tanh(x).unwrap();
+    let graph = b.finish(vec![y]);
+    let ch = profile(&graph, &load("cheetah")).total;
+    let cf2 = profile(&graph, &load("cryptflow2")).total;
+    assert!(ch.online_bits > 0.0 && ch.online_rounds > 0.0);
+    assert!(
+        ch.online_bits * 2.0 < cf2.online_bits,
+        "{} vs {}",
+        ch.online_bits,
+        cf2.online_bits
+    );
 }
 
 /// A gather of 3 rows of a secret 16 x 4 table at secret indices under ABY3, by the closed
@@ -528,7 +561,7 @@ fn aby3_gather_at_secret_indices_is_mpspdz_oblivious_read() {
 
 /// BERT-base, BERT-tiny, GPT-2 small and ViT-B/16 get figures under every framework whose
 /// real system runs them; OpenCheetah and Delphi refuse them with their `[unsupported]`
-/// sentences only.
+/// sentences only, every other framework costs them.
 #[test]
 fn transformers_run_where_the_real_system_runs_them() {
     let options = ZooOptions {
@@ -548,13 +581,11 @@ fn transformers_run_where_the_real_system_runs_them() {
                 Err(e) if ["cheetah", "delphi"].contains(&model.framework.name.as_str()) => {
                     let e = e.to_string();
                     assert!(
-                        // OpenCheetah's tanh (SiRNN's TanH) is not ported yet: a plain refusal.
-                        e.lines()
-                            .all(|l| l.contains(": unsupported.") || l.contains(": ops.tanh:")),
+                        e.lines().all(|l| l.contains(": unsupported.")),
                         "{zoo_name}: {e}"
                     );
                 }
-                Err(_) => {}
+                Err(e) => panic!("{zoo_name} under {}: {e}", model.framework.name),
             }
         }
         assert_eq!(
@@ -563,6 +594,7 @@ fn transformers_run_where_the_real_system_runs_them() {
                 "spu-semi2k",
                 "spu-aby3",
                 "spu-cheetah",
+                "cryptflow2",
                 "aby",
                 "aby3",
                 "spdz2k",
