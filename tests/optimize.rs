@@ -425,3 +425,44 @@ fn approximations_name_their_approximate_origin_through_exact_rewrites() {
     }
     assert_eq!(out.approximations.len(), relus + 1, "and the max pool");
 }
+
+/// Sibling ReLUs on the branches of an Inception-style block run as one call under CrypTen
+/// (rounds per call), and the sibling 1x1 convolutions merge.
+#[test]
+fn sibling_relus_on_branches_run_as_one_call() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/graphs/inception_block.json"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let g = hawkeye_mpc::frontend::json::from_json(&text, path).unwrap();
+    let crypten = cost::load_framework("crypten", &[]).unwrap();
+    let rules = RuleSet::builtin().unwrap();
+    let out = optimize::optimize(
+        &g,
+        &crypten,
+        &rules,
+        &options(Objective::Time(Network::LAN)),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            out.before.total.online_rounds,
+            out.after.total.online_rounds
+        ),
+        (40.0, 21.0)
+    );
+    let batched: Vec<&str> = out
+        .rewrites
+        .iter()
+        .filter(|r| r.rule == optimize::batch::RULE)
+        .map(|r| r.node.as_str())
+        .collect();
+    assert_eq!(batched.len(), 1, "{:?}", out.rewrites);
+    // The batched relu reads the concatenation of three branch outputs.
+    let op = out.graph.find(batched[0]).unwrap();
+    let concat = out.graph.inputs(op)[0];
+    assert_eq!(out.graph.node(concat).op, Op::Concat { axis: 0 });
+    assert_eq!(out.graph.inputs(concat).len(), 3);
+}

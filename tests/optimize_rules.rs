@@ -13,6 +13,9 @@ use hawkeye_mpc::optimize::{runner, Limits, RuleSet};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+#[path = "optimize_rules/signs_and_composition.rs"]
+mod signs_and_composition;
+
 /// A test of one rule.
 struct Case {
     rule: String,
@@ -770,6 +773,7 @@ fn cases() -> Vec<Case> {
             v.extend(both(c, "x:s:2x3", &[&rev_blocked]));
         }
     }
+    v.extend(signs_and_composition::cases());
     v
 }
 

@@ -1,5 +1,6 @@
 //! The e-class analysis: every tensor e-class knows its value (shape, element kind,
-//! visibility), its scalar value when it is a known constant, and the module it lives in.
+//! visibility), its scalar value when it is a known constant, whether it is known
+//! non-negative ([`super::sign`]), and the module it lives in.
 //!
 //! Rules only union e-classes of equal values (the applier checks before it unions), so two
 //! e-classes of different shapes, kinds or visibilities meeting in [`TensorAnalysis::merge`] is a
@@ -41,6 +42,8 @@ pub struct ClassData {
     pub attr: Option<Op>,
     /// The value of every element, when the e-class is a constant of one known value.
     pub fill: Option<f64>,
+    /// Every element is known to be `>= 0` (see [`super::sign`]).
+    pub nonneg: bool,
     pub home: Option<Home>,
 }
 
@@ -95,6 +98,7 @@ impl Analysis<TensorNode> for TensorAnalysis {
             value: None,
             attr: None,
             fill: None,
+            nonneg: false,
             home: None,
         };
         match &enode.op {
@@ -110,6 +114,7 @@ impl Analysis<TensorNode> for TensorAnalysis {
                     } => Some(*v),
                     _ => None,
                 };
+                data.nonneg = super::sign::source_nonneg(&info.op);
                 data.home = Some(Home {
                     module: Symbol::from(info.module.as_str()),
                     phase: info.phase,
@@ -118,6 +123,7 @@ impl Analysis<TensorNode> for TensorAnalysis {
             TensorOp::Scalar(v) => {
                 data.value = Some(ValueInfo::new(vec![], ElemKind::Real, Visibility::Public));
                 data.fill = Some(v.get());
+                data.nonneg = v.get() >= 0.0;
             }
             TensorOp::Attr(a) => data.attr = Some(a.op().clone()),
             TensorOp::Apply(_) => {
@@ -125,6 +131,14 @@ impl Analysis<TensorNode> for TensorAnalysis {
                     (Some(op), Some(values)) => infer_value(&op, &values),
                     _ => Err("malformed application".to_string()),
                 };
+                if let Some(op) = node_op(egraph, enode) {
+                    let operands: Vec<bool> = enode
+                        .operands()
+                        .iter()
+                        .map(|&c| egraph[c].data.nonneg)
+                        .collect();
+                    data.nonneg = super::sign::nonneg(&op, &operands);
+                }
                 match inferred {
                     Ok(v) => data.value = Some(v),
                     Err(reason) => {
@@ -168,6 +182,13 @@ impl Analysis<TensorNode> for TensorAnalysis {
             }
             (Some(_), None) => changed_b = true,
             _ => {}
+        }
+        // Facts about the one value of the merged classes: either side's proof holds.
+        if b.nonneg && !a.nonneg {
+            a.nonneg = true;
+            changed_a = true;
+        } else if a.nonneg && !b.nonneg {
+            changed_b = true;
         }
         match (a.home, b.home) {
             (None, Some(h)) => {

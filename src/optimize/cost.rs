@@ -153,9 +153,8 @@ fn node_cost(
     if let Some(c) = memo.get(&key) {
         return c.unwrap_or(f64::INFINITY);
     }
-    let cost = match lower_op(model, &op, &inputs, output) {
-        Ok(Lowered::Plaintext | Lowered::Local) => Some(0.0),
-        Ok(Lowered::Chain(chain)) => Some(objective.of(&chain.cost)),
+    let cost = match op_cost(model, &op, &inputs, output, objective) {
+        Ok(c) => Some(c),
         Err(e) => {
             if uncostable.len() < 8 && !uncostable.contains(&e) {
                 uncostable.push(e);
@@ -165,4 +164,18 @@ fn node_cost(
     };
     memo.insert(key, cost);
     cost.unwrap_or(f64::INFINITY)
+}
+
+/// The objective's value of one application of `op` (0 for plaintext and local ops).
+pub fn op_cost(
+    model: &CostModel,
+    op: &crate::graph::Op,
+    inputs: &[&crate::graph::ValueInfo],
+    output: &crate::graph::ValueInfo,
+    objective: Objective,
+) -> Result<f64, CostModelError> {
+    Ok(match lower_op(model, op, inputs, output)? {
+        Lowered::Plaintext | Lowered::Local => 0.0,
+        Lowered::Chain(chain) => objective.of(&chain.cost),
+    })
 }

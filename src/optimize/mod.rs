@@ -5,11 +5,13 @@
 //! One concept per file:
 //! - [`language`]: the e-graph language (IR ops, attributes as leaves, sources by name);
 //! - [`analysis`]: the e-class analysis (value = shape, kind, visibility; constants; module);
+//! - [`sign`]: the sign facts of the analysis (values known non-negative);
 //! - [`rules`]: rules as data (the rule-file format, conditions, the checked applier);
 //! - [`runner`]: saturation within limits;
 //! - [`cost`]: the cost of an e-node under a framework and an [`Objective`];
 //! - [`extract`]: DAG-cost extraction (greedy, and an exact ILP);
 //! - [`convert`]: graph to e-graph and back;
+//! - [`batch`]: sibling non-linear layers batched into one call (after extraction);
 //! - [`provenance`]: which e-nodes an approximate rule is at the origin of;
 //! - [`soundness`]: every rule checked against the reference interpreter on random instances;
 //! - [`verify`]: a result run against its input with the reference interpreter;
@@ -66,6 +68,7 @@
 //! ```
 
 pub mod analysis;
+pub mod batch;
 pub mod convert;
 pub mod cost;
 pub mod error_budget;
@@ -74,6 +77,7 @@ pub mod language;
 pub mod provenance;
 pub mod rules;
 pub mod runner;
+pub mod sign;
 pub mod soundness;
 pub mod verify;
 
@@ -306,10 +310,14 @@ pub fn optimize(
         });
     }
     // The weight arithmetic of the rewrites, evaluated: the graph a model file holds.
-    let new_graph = crate::interpret::fold::fold_parameters(&rebuilt)?.into_owned();
+    let folded = crate::interpret::fold::fold_parameters(&rebuilt)?;
+    // Sibling non-linear layers batched into one call where that is cheaper.
+    let (batched_graph, batched) = batch::batch_nonlinear(&folded, model, objective)?;
+    let new_graph = batched_graph.into_owned();
     let rewritten: Vec<Rewritten> = rewritten
         .into_iter()
         .filter(|r| new_graph.find(&r.node).is_some())
+        .chain(batched)
         .collect();
     let after = Profile::new(&new_graph, model)?;
     let after_cost = objective.of(&after.total);

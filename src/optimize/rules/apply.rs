@@ -46,6 +46,9 @@ impl Scope for MatchScope<'_> {
     fn attrs(&self, var: &str) -> Option<&Op> {
         self.egraph[self.class(var)?].data.attr.as_ref()
     }
+    fn nonneg(&self, var: &str) -> Option<bool> {
+        Some(self.egraph[self.class(var)?].data.nonneg)
+    }
 }
 
 /// The right-hand side instantiated for one match, checked but not yet added.

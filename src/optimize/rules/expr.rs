@@ -14,6 +14,7 @@
 //! | `vis(?t)` `kind(?t)` | `'secret'`, `'public'`, `'server'`; `'real'`, `'int'` |
 //! | `shape(?t)` `rank(?t)` `numel(?t)` `dim(?t, i)` | static shape facts (`i < 0` from the end) |
 //! | `const(?t)` `value(?t)` | whether every element is one known constant, and its value |
+//! | `nonneg(?t)` | every element is known `>= 0` (the sign analysis, [`crate::optimize::sign`]) |
 //! | `id(?t)` | the e-class id (to order two matches of a symmetric multi-pattern) |
 //! | `broadcast(s1, s2)` | numpy broadcast of two shapes, `null` if they do not broadcast |
 //! | `swap_last2(r)` | the permutation of rank `r` that swaps the last two dims |
@@ -319,6 +320,7 @@ pub enum Func {
     Dim,
     Const,
     ValueOf,
+    Nonneg,
     Id,
     Broadcast,
     SwapLast2,
@@ -340,6 +342,7 @@ impl Func {
         ("dim", Func::Dim, &[true, false]),
         ("const", Func::Const, &[true]),
         ("value", Func::ValueOf, &[true]),
+        ("nonneg", Func::Nonneg, &[true]),
         ("id", Func::Id, &[true]),
         ("broadcast", Func::Broadcast, &[false, false]),
         ("swap_last2", Func::SwapLast2, &[false]),
@@ -360,6 +363,8 @@ pub trait Scope {
     fn tensor(&self, var: &str) -> Option<(&ValueInfo, Option<f64>, usize)>;
     /// The attributes bound to an attribute variable.
     fn attrs(&self, var: &str) -> Option<&Op>;
+    /// Whether a tensor variable is known non-negative (the sign analysis).
+    fn nonneg(&self, var: &str) -> Option<bool>;
 }
 
 impl Expr {
@@ -484,6 +489,10 @@ fn call(f: Func, args: &[Expr], scope: &dyn Scope) -> Option<Value> {
         }
         Func::Const => Value::Bool(tensor(0)?.1.is_some()),
         Func::ValueOf => Value::Num(tensor(0)?.1?),
+        Func::Nonneg => match &args[0] {
+            Expr::Tensor(v) => Value::Bool(scope.nonneg(v)?),
+            _ => return None,
+        },
         Func::Id => Value::Num(tensor(0)?.2 as f64),
         Func::Broadcast => {
             let a = args[0].eval(scope)?.as_shape()?;

@@ -14,7 +14,8 @@
 //!
 //! The conditions are read for hints only: `secret(?x)`, `public(?w)`, `plain(?w)`,
 //! `server(?w)`, `const(?c)`, `rank(?c) == 0`, `rank(?a) >= 2`, `numel(?c) == 1`,
-//! `value(?c) >= 0` and `?p.field == constant`, in `and` chains; one branch of an `or` is
+//! `value(?c) >= 0`, `nonneg(?x)` (the source goes through relu, abs, square, sigmoid or exp)
+//! and `?p.field == constant`, in `and` chains; one branch of an `or` is
 //! followed at random. Variables without a hint are secret inputs, public or server-held
 //! parameters or public constants at random. Whether the rule applies is never decided here:
 //! an instance goes through the rule's own matcher and conditions, and the checker drops the
@@ -60,6 +61,8 @@ struct VarHint {
     unit: bool,
     /// `value(?v) >= k`.
     min_value: Option<f64>,
+    /// `nonneg(?v)`: the source goes through an op whose result is non-negative.
+    nonneg: bool,
 }
 
 /// Hints read from a rule's conditions.
@@ -78,6 +81,9 @@ impl Scope for NoScope {
         None
     }
     fn attrs(&self, _: &str) -> Option<&Op> {
+        None
+    }
+    fn nonneg(&self, _: &str) -> Option<bool> {
         None
     }
 }
@@ -125,6 +131,10 @@ fn walk(e: &Expr, rng: &mut Pcg64, h: &mut Hints) {
         }
         Expr::Call(f, args) if args.len() == 1 => {
             let Some(v) = var(&args[0]) else { return };
+            if *f == Func::Nonneg {
+                h.vars.entry(v).or_default().nonneg = true;
+                return;
+            }
             let role = match f {
                 Func::Secret => Role::Secret,
                 Func::Public => Role::Public,
@@ -216,6 +226,7 @@ const UNARY: &[&str] = &[
     "neg",
     "relu",
     "leaky_relu",
+    "clip",
     "sigmoid",
     "tanh",
     "gelu",
@@ -407,6 +418,15 @@ impl Builder<'_> {
             .graph
             .add_source(name, "", op, ValueInfo::new(shape, ElemKind::Real, vis))
             .ok()?;
+        let id = if hint.nonneg {
+            // An op the sign analysis knows to make any input non-negative.
+            let ops = [Op::Relu, Op::Abs, Op::Square, Op::Sigmoid, Op::Exp];
+            let op = ops[self.rng.random_range(0..ops.len())].clone();
+            let node = self.graph.fresh_name(&format!("_{}", op.name()));
+            self.graph.add(node, "", op, &[id]).ok()?
+        } else {
+            id
+        };
         self.tensors.insert(name.to_string(), id);
         Some(id)
     }
@@ -727,6 +747,11 @@ impl Builder<'_> {
             "pow" => {
                 let e = [2.0, 2.0, 3.0, 0.5, -1.0][int(self.rng, 0, 4)];
                 set("exponent", json!(e));
+            }
+            "clip" => {
+                let lo = [0.0, -1.0, 0.5][int(self.rng, 0, 2)];
+                set("min", json!(lo));
+                set("max", json!(lo + [0.5, 6.0][int(self.rng, 0, 1)]));
             }
             "gelu" => set("approximate", json!(self.rng.random_bool(0.3))),
             "leaky_relu" => set(
