@@ -28,10 +28,16 @@ fn every_zoo_model_under_every_framework_is_costed_or_refused_by_name() {
                         fw.framework.name
                     );
                     let tree = p.attribution(GroupBy::Module);
-                    assert_eq!(
-                        tree.cost.online_bits, p.total.online_bits,
-                        "{} under {}",
-                        m.name, fw.framework.name
+                    // summed in another order: equal up to float rounding (amortised
+                    // costs, such as spu-cheetah's Ferret extensions, are fractional)
+                    assert!(
+                        (tree.cost.online_bits - p.total.online_bits).abs()
+                            <= 1e-12 * p.total.online_bits,
+                        "{} under {}: {} vs {}",
+                        m.name,
+                        fw.framework.name,
+                        tree.cost.online_bits,
+                        p.total.online_bits
                     );
                     let party_sum: f64 = p.total.party_online_bits.iter().sum();
                     assert!((party_sum - p.total.online_bits).abs() <= 1e-6 * p.total.online_bits);

@@ -2,6 +2,8 @@
 //! measurements of tests/fixtures/groundtruth/results/spu_*.
 #![allow(dead_code)]
 
+pub mod ferret;
+
 use crate::common;
 use hawkeye_mpc::cost::{self, CostKind, CostModel, CostNode, Vars};
 use hawkeye_mpc::profile::{NodeCosting, NodeProfile, Profile};
