@@ -653,6 +653,7 @@ fn run(cli: Cli) -> Result<i32> {
             let bar = report::progress::saturation_bar(limits.nodes);
             let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
             bar.finish();
+            let spinner = report::progress::spinner("checking the result against the input");
             let runs = samples + given.len();
             if runs > 0 && !out.unchanged {
                 eprintln!(
@@ -673,6 +674,7 @@ fn run(cli: Cli) -> Result<i32> {
                     .map_err(|e| eprintln!("warning: the check of the result was skipped: {e}"))
                     .ok()
             };
+            spinner.finish();
             let view = report::optimize::View {
                 depth,
                 network,
@@ -811,7 +813,10 @@ fn run(cli: Cli) -> Result<i32> {
                     .map(Visibility::from)
                     .unwrap_or(cm.framework.default_weights),
             };
-            let r = validate::check_equivalence(&g0, &g1, &cm, &options)?;
+            let spinner = report::progress::spinner("comparing the models");
+            let r = validate::check_equivalence(&g0, &g1, &cm, &options);
+            spinner.finish();
+            let r = r?;
             emit(&report::equiv::text(&r, &original, &variant))?;
             return Ok(r.verdict.exit_code());
         }
