@@ -1,6 +1,6 @@
 //! `hawkeye optimize` results as a user reads and deploys them, on real `torch.onnx.export`
 //! files: the by-layer table aligned by structure (a folded batch norm removed, its conv
-//! changed), and the flame graph of removed work.
+//! changed), the flame graph of removed work, and results that load wherever the input does.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -273,4 +273,32 @@ fn flame_graph_draws_the_removed_work() {
                 .join("\n")
         );
     }
+}
+
+#[test]
+fn a_result_loads_in_crypten_wherever_the_input_does() {
+    // The explicit softmax (ReduceMax, Reciprocal) is cheaper under CrypTen's cost model, but
+    // crypten.nn.from_onnx has no module for either: the optimizer must not write them.
+    let model = format!("{FIXTURES}/realworld/bert_layer_op14.onnx");
+    let out = scratch("bert_layer_op14-crypten.onnx");
+    let (code, _, stderr) = hawkeye(&["profile", &model, "-f", "crypten", "--strict"]);
+    assert_eq!(code, 0, "the input loads: {stderr}");
+    let (code, stdout, stderr) = hawkeye(&[
+        "optimize",
+        &model,
+        "-f",
+        "crypten",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stdout.contains("softmax-explicit"), "{stdout}");
+    let (code, _, stderr) = hawkeye(&[
+        "profile",
+        out.to_str().unwrap(),
+        "-f",
+        "crypten",
+        "--strict",
+    ]);
+    assert_eq!(code, 0, "the result loads too: {stderr}");
 }
