@@ -144,7 +144,9 @@ enum Command {
         /// Write the optimized graph (.json or .onnx)
         #[arg(short, long)]
         output: Option<PathBuf>,
-        /// Also write a differential SVG flame graph (online bits, after vs before)
+        /// Also write a differential SVG flame graph of online bytes: frames as wide as in the
+        /// input, blue where the result sends less (removed work in full blue), red where it
+        /// sends more; work only the result does, as wide as in the result
         #[arg(long, value_name = "FILE.svg")]
         flamegraph_diff: Option<PathBuf>,
         /// Module path depth of the per-module table (default: the deepest that fits a screen)
@@ -651,6 +653,7 @@ fn run(cli: Cli) -> Result<i32> {
             let bar = report::progress::saturation_bar(limits.nodes);
             let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
             bar.finish();
+            let spinner = report::progress::spinner("checking the result against the input");
             let runs = samples + given.len();
             if runs > 0 && !out.unchanged {
                 eprintln!(
@@ -671,6 +674,7 @@ fn run(cli: Cli) -> Result<i32> {
                     .map_err(|e| eprintln!("warning: the check of the result was skipped: {e}"))
                     .ok()
             };
+            spinner.finish();
             let view = report::optimize::View {
                 depth,
                 network,
@@ -680,6 +684,7 @@ fn run(cli: Cli) -> Result<i32> {
             match format {
                 ShowFormat::Table => emit(&report::optimize::text(
                     &out,
+                    &g,
                     &rule_set,
                     &view,
                     check.as_ref(),
@@ -688,6 +693,7 @@ fn run(cli: Cli) -> Result<i32> {
                     "{}\n",
                     serde_json::to_string_pretty(&report::optimize::json(
                         &out,
+                        &g,
                         &rule_set,
                         &view,
                         check.as_ref()
@@ -718,10 +724,10 @@ fn run(cli: Cli) -> Result<i32> {
             }
             if let Some(path) = flamegraph_diff {
                 let title = format!(
-                    "{} under {}: optimized vs input (online bytes; red grew, blue shrank)",
+                    "{} under {}: the input's online bytes, blue where the optimized graph sends less (removed: full blue), red more",
                     out.before.model, out.before.framework
                 );
-                let svg = report::flame::diff_svg(
+                let svg = report::flame::removed_svg(
                     &out.before.attribution(GroupBy::Module),
                     &out.after.attribution(GroupBy::Module),
                     &title,
@@ -807,7 +813,10 @@ fn run(cli: Cli) -> Result<i32> {
                     .map(Visibility::from)
                     .unwrap_or(cm.framework.default_weights),
             };
-            let r = validate::check_equivalence(&g0, &g1, &cm, &options)?;
+            let spinner = report::progress::spinner("comparing the models");
+            let r = validate::check_equivalence(&g0, &g1, &cm, &options);
+            spinner.finish();
+            let r = r?;
             emit(&report::equiv::text(&r, &original, &variant))?;
             return Ok(r.verdict.exit_code());
         }

@@ -440,8 +440,9 @@ pub fn run_optimize(
         report::profile::json(p, &tree, &view)
     };
     Ok(OptimizeDone {
-        report_json: report::optimize::json(&out, &rules, &view, check.as_ref()).to_string(),
-        report_text: report::optimize::text(&out, &rules, &view, check.as_ref()),
+        report_json: report::optimize::json(&out, &graph, &rules, &view, check.as_ref())
+            .to_string(),
+        report_text: report::optimize::text(&out, &graph, &rules, &view, check.as_ref()),
         onnx: frontend::onnx::export_bytes(&out.graph).map_err(value_err)?,
         before_json: side(&out.before),
         after_json: side(&out.after),

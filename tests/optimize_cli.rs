@@ -50,7 +50,7 @@ fn optimize_prints_profiles_rewrites_and_writes_the_graph() {
     for expected in [
         "before",
         "after",
-        "by module",
+        "by layer",
         "relu-after-maxpool",
         "search:",
         "extraction: greedy DAG",

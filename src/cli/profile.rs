@@ -66,6 +66,7 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
         anyhow::bail!("--pretty indents JSON output: use it with --format json");
     }
     let network: Network = a.costing.network.parse().map_err(anyhow::Error::msg)?;
+    let spinner = report::progress::spinner(&format!("loading and profiling {}", a.model));
     let g = a.zoo.load(&a.model)?;
     let cm = super::framework::load(
         &a.costing.framework,
@@ -78,6 +79,7 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
     let (p, vis) = crate::profile(&mut g, &cm, a.costing.weights)?;
     let group: GroupBy = a.group_by.into();
     let tree = p.attribution(group);
+    spinner.finish();
     let explicit = a.full || a.depth.is_some() || a.top.is_some();
     let (depth, top) = match (a.full, group) {
         (true, _) => (None, None),

@@ -127,6 +127,13 @@ impl NodeCosts {
     pub fn of(&self, class: Id) -> &[f64] {
         &self.costs[&class]
     }
+
+    /// Makes the `i`-th e-node of a (canonical) e-class unchoosable (infinite cost).
+    pub fn exclude(&mut self, class: Id, i: usize) {
+        if let Some(c) = self.costs.get_mut(&class).and_then(|row| row.get_mut(i)) {
+            *c = f64::INFINITY;
+        }
+    }
 }
 
 fn node_cost(

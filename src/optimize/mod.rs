@@ -9,6 +9,7 @@
 //! - [`rules`]: rules as data (the rule-file format, conditions, the checked applier);
 //! - [`runner`]: saturation within limits;
 //! - [`cost`]: the cost of an e-node under a framework and an [`Objective`];
+//! - [`loadable`]: e-nodes the framework's model loader would refuse, never extracted;
 //! - [`extract`]: DAG-cost extraction (greedy, and an exact ILP);
 //! - [`convert`]: graph to e-graph and back;
 //! - [`batch`]: sibling non-linear layers batched into one call (after extraction);
@@ -74,6 +75,7 @@ pub mod cost;
 pub mod error_budget;
 pub mod extract;
 pub mod language;
+pub mod loadable;
 pub mod provenance;
 pub mod rules;
 pub mod runner;
@@ -226,12 +228,15 @@ pub fn optimize(
     }
 
     let start = Instant::now();
-    let costs = NodeCosts::new(&egraph, model, objective);
+    let mut costs = NodeCosts::new(&egraph, model, objective);
     let original: FxHashSet<language::TensorNode> = loaded
         .originals
         .iter()
         .map(|(n, _)| n.clone().map_children(|c| egraph.find(c)))
         .collect();
+    if let Some(frontend) = &model.frontend {
+        loadable::exclude_refused(&egraph, frontend, &original, &mut costs);
+    }
     let unchanged = |saturation: Saturation, note: String| Optimized {
         graph: graph.clone(),
         after: before.clone(),

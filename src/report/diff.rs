@@ -9,7 +9,9 @@ use super::{csv_field, seconds};
 use crate::cost::Cost;
 use crate::profile::{AttributionNode, Network, Profile};
 use similar::{capture_diff_slices, Algorithm, DiffOp};
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write;
+use std::hash::Hash;
 
 /// One aligned row: a layer of A, of B, or one of each.
 #[derive(Debug, Clone)]
@@ -33,12 +35,30 @@ impl Pair<'_> {
     }
 }
 
-/// The layers of `a` and `b` aligned by their sequence of types.
+/// The layers of `a` and `b` aligned by their sequence of types; in a stretch that differs,
+/// layers are paired by position.
 pub fn align<'a>(a: &'a [LayerRow], b: &'a [LayerRow]) -> Vec<Pair<'a>> {
-    let keys = |rows: &[LayerRow]| rows.iter().map(|r| r.kind.clone()).collect::<Vec<_>>();
-    let (ka, kb) = (keys(a), keys(b));
+    align_by(a, b, Algorithm::Myers, |r| r.kind.clone(), |_| ())
+}
+
+/// The layers of `a` and `b` aligned by their sequences of `key` (diffed like text with
+/// `algorithm`: Myers in general, Patience when keys are unique). In a stretch that differs, a
+/// layer of `a` is paired with the next unpaired layer of `b` of the same `partner` key, in
+/// order; the others stand alone.
+pub fn align_by<'a, K, P>(
+    a: &'a [LayerRow],
+    b: &'a [LayerRow],
+    algorithm: Algorithm,
+    key: impl Fn(&LayerRow) -> K,
+    partner: impl Fn(&LayerRow) -> P,
+) -> Vec<Pair<'a>>
+where
+    K: Hash + Eq + Ord,
+    P: Hash + Eq,
+{
+    let (ka, kb): (Vec<K>, Vec<K>) = (a.iter().map(&key).collect(), b.iter().map(&key).collect());
     let mut out = Vec::new();
-    for op in capture_diff_slices(Algorithm::Myers, &ka, &kb) {
+    for op in capture_diff_slices(algorithm, &ka, &kb) {
         match op {
             DiffOp::Equal {
                 old_index,
@@ -65,13 +85,59 @@ pub fn align<'a>(a: &'a [LayerRow], b: &'a [LayerRow]) -> Vec<Pair<'a>> {
                 old_len,
                 new_index,
                 new_len,
-            } => out.extend((0..old_len.max(new_len)).map(|i| Pair {
-                a: (i < old_len).then(|| &a[old_index + i]),
-                b: (i < new_len).then(|| &b[new_index + i]),
-            })),
+            } => pair_stretch(
+                &a[old_index..old_index + old_len],
+                &b[new_index..new_index + new_len],
+                &partner,
+                &mut out,
+            ),
         }
     }
     out
+}
+
+/// Pairs a stretch of `a` with one of `b` in order: each layer of `a` with the first layer of
+/// `b` after the last pair that has its `partner` key.
+fn pair_stretch<'a, P: Hash + Eq>(
+    a: &'a [LayerRow],
+    b: &'a [LayerRow],
+    partner: &impl Fn(&LayerRow) -> P,
+    out: &mut Vec<Pair<'a>>,
+) {
+    let mut positions: HashMap<P, VecDeque<usize>> = HashMap::new();
+    for (j, r) in b.iter().enumerate() {
+        positions.entry(partner(r)).or_default().push_back(j);
+    }
+    let mut next = 0;
+    for ra in a {
+        let found = positions.get_mut(&partner(ra)).and_then(|q| {
+            while q.front().is_some_and(|&j| j < next) {
+                q.pop_front();
+            }
+            q.pop_front()
+        });
+        match found {
+            Some(j) => {
+                out.extend(b[next..j].iter().map(|rb| Pair {
+                    a: None,
+                    b: Some(rb),
+                }));
+                out.push(Pair {
+                    a: Some(ra),
+                    b: Some(&b[j]),
+                });
+                next = j + 1;
+            }
+            None => out.push(Pair {
+                a: Some(ra),
+                b: None,
+            }),
+        }
+    }
+    out.extend(b[next..].iter().map(|rb| Pair {
+        a: None,
+        b: Some(rb),
+    }));
 }
 
 /// A signed amount: `+1.20 MB`, `-512 B`, `0 B`.

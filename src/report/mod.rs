@@ -10,6 +10,7 @@ pub mod graph;
 pub mod layers;
 pub mod numbers;
 pub mod optimize;
+pub mod optimize_layers;
 pub mod profile;
 pub mod progress;
 pub mod soundness;

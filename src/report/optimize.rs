@@ -1,8 +1,12 @@
-//! `hawkeye optimize` output: before/after totals and per-module costs, the rewrites in the
+//! `hawkeye optimize` output: before/after totals, the changed layers (aligned by structure,
+//! [`super::optimize_layers`]) and per-module costs, the rewrites in the
 //! result with their module paths, and the search summary; as text or JSON.
 
+use super::layers::LayerRow;
+use super::optimize_layers;
 use super::{bytes, percent, seconds};
 use crate::cost::Cost;
+use crate::graph::Graph;
 use crate::optimize::verify::Comparison;
 use crate::optimize::{Objective, Optimized, RuleClass, RuleSet};
 use crate::profile::{Network, Profile};
@@ -13,8 +17,9 @@ use std::fmt::Write;
 /// What the reader asked to see.
 #[derive(Debug, Clone)]
 pub struct View {
-    /// Module path components to group costs by (`layer3.1.conv2` at depth 2 is `layer3.1`);
-    /// `None`: the deepest grouping that changes at most [`AUTO_ROWS`] modules.
+    /// Module path components to group costs by in the per-module table (`layer3.1.conv2` at
+    /// depth 2 is `layer3.1`); `None`: the text shows only the by-layer table, and the JSON's
+    /// per-module rows are at the deepest grouping that changes at most [`AUTO_ROWS`] modules.
     pub depth: Option<usize>,
     pub network: Network,
     /// Weight visibility assumed (for the header).
@@ -23,7 +28,8 @@ pub struct View {
     pub places: usize,
 }
 
-/// Rows of the per-module table when the depth is chosen automatically.
+/// Rows of the per-module table when the depth is chosen automatically, and of the by-layer
+/// table in the text.
 pub const AUTO_ROWS: usize = 24;
 
 /// Module prefix of a path at a depth (`(top)` for the top level).
@@ -321,8 +327,99 @@ fn approximations_text(o: &Optimized, rules: &RuleSet, view: &View) -> String {
     )
 }
 
+/// The by-layer table: the layers the optimizer changed, aligned by structure (see
+/// [`optimize_layers`]); empty when none changed.
+fn layers_text(input: &Graph, o: &Optimized) -> String {
+    let changes = optimize_layers::changes(input, o);
+    if changes.is_empty() {
+        return String::new();
+    }
+    let shown = optimize_layers::shown(&changes, AUTO_ROWS);
+    let total = o.before.total.online_bits;
+    let name = |r: &Option<LayerRow>| r.as_ref().map_or("-".to_string(), LayerRow::name);
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header([
+        "layer before",
+        "layer after",
+        "online before",
+        "after",
+        "change",
+        "share before",
+        "what",
+    ]);
+    for c in &shown {
+        let (bb, aa) = c.online_bits();
+        t.add_row(vec![
+            name(&c.before),
+            name(&c.after),
+            bytes(bb),
+            bytes(aa),
+            change(bb, aa),
+            percent(bb, total),
+            c.what(),
+        ]);
+    }
+    for i in 2..6 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    let mut text = format!(
+        "\nby layer (aligned by structure; {} layer(s) changed):\n{t}\n",
+        changes.len()
+    );
+    if shown.len() < changes.len() {
+        let _ = writeln!(
+            text,
+            "({} of {} shown: the largest changes; all with --format json)",
+            shown.len(),
+            changes.len()
+        );
+    }
+    text
+}
+
+/// The per-module table at a module depth (`--depth`): online communication by module prefix.
+fn modules_text(o: &Optimized, depth: usize) -> String {
+    let rows = by_module(&o.before, &o.after, depth);
+    let changed: Vec<&(String, f64, f64)> = rows.iter().filter(|r| r.1 != r.2).collect();
+    if changed.is_empty() {
+        return String::new();
+    }
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(["module", "online before", "after", "change", "share before"]);
+    for (m, bb, aa) in &changed {
+        t.add_row(vec![
+            m.clone(),
+            bytes(*bb),
+            bytes(*aa),
+            change(*bb, *aa),
+            percent(*bb, o.before.total.online_bits),
+        ]);
+    }
+    for i in 1..5 {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    format!(
+        "\nby module (depth {}, {} of {} changed):\n{t}\n",
+        depth,
+        changed.len(),
+        rows.len()
+    )
+}
+
 /// The human rendering; `check` is the result run against the input (see [`check_text`]).
-pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparison>) -> String {
+pub fn text(
+    o: &Optimized,
+    input: &Graph,
+    rules: &RuleSet,
+    view: &View,
+    check: Option<&Comparison>,
+) -> String {
     let mut out = String::new();
     let (b, a) = (&o.before.total, &o.after.total);
     let net = &view.network;
@@ -387,34 +484,9 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
     let _ = writeln!(out, "{t}");
     out.push_str(&check_text(o, check));
 
-    let depth = view.depth.unwrap_or_else(|| auto_depth(o));
-    let rows = by_module(&o.before, &o.after, depth);
-    let changed: Vec<&(String, f64, f64)> = rows.iter().filter(|r| r.1 != r.2).collect();
-    if !changed.is_empty() {
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED);
-        t.set_header(["module", "online before", "after", "change", "share before"]);
-        for (m, bb, aa) in &changed {
-            t.add_row(vec![
-                m.clone(),
-                bytes(*bb),
-                bytes(*aa),
-                change(*bb, *aa),
-                percent(*bb, b.online_bits),
-            ]);
-        }
-        for i in 1..5 {
-            if let Some(c) = t.column_mut(i) {
-                c.set_cell_alignment(CellAlignment::Right);
-            }
-        }
-        let _ = writeln!(
-            out,
-            "\nby module (depth {}, {} of {} changed):\n{t}",
-            depth,
-            changed.len(),
-            rows.len()
-        );
+    out.push_str(&layers_text(input, o));
+    if let Some(depth) = view.depth {
+        out.push_str(&modules_text(o, depth));
     }
 
     let groups = by_rule(o, rules);
@@ -514,6 +586,7 @@ pub fn text(o: &Optimized, rules: &RuleSet, view: &View, check: Option<&Comparis
 /// the check of the result against the input (`null` without one).
 pub fn json(
     o: &Optimized,
+    input: &Graph,
     rules: &RuleSet,
     view: &View,
     check: Option<&Comparison>,
@@ -547,6 +620,7 @@ pub fn json(
         "before": o.before.total,
         "after": o.after.total,
         "modules": rows,
+        "layers": optimize_layers::json(&optimize_layers::changes(input, o)),
         "rewrites": rewrites,
         "approximations": o.approximations.iter().map(|a| json!({
             "rule": a.rule,

@@ -1,5 +1,6 @@
-//! Progress bars on a terminal (nothing when stderr is not one): e-graph saturation, and
-//! steps over a known count (frameworks in `compare`).
+//! Progress bars on a terminal (nothing when stderr is not one): e-graph saturation, steps
+//! over a known count (frameworks in `compare`), and spinners for steps of unknown length
+//! (extraction and the check in `optimize`, `equiv`, large profiles).
 
 use crate::optimize::{Progress, ProgressFn};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -85,5 +86,42 @@ impl CountBar {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+/// A spinner with a message, for a step whose amount of work is not known in advance (the
+/// check of an optimized graph, an equivalence check, loading and profiling a large model);
+/// on stderr when it is a terminal, never in pipes or redirected output.
+pub struct Spinner {
+    bar: Option<ProgressBar>,
+}
+
+/// A spinner showing `message` (and the time spent) until [`Spinner::finish`].
+pub fn spinner(message: &str) -> Spinner {
+    if !std::io::stderr().is_terminal() {
+        return Spinner { bar: None };
+    }
+    let bar = ProgressBar::new_spinner();
+    let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Spinner { bar: Some(bar) }
+}
+
+impl Spinner {
+    /// Removes the spinner.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Spinner {
+    /// Clears the spinner also when its step fails.
+    fn drop(&mut self) {
+        self.finish();
     }
 }

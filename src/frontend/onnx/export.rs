@@ -769,9 +769,47 @@ impl<'g, 'w> Exporter<'g, 'w> {
                     vec![attr_float("epsilon", *eps)],
                 )
             }
-            Op::LayerNorm { axis, eps, form } => {
-                // a decomposed form is kept by the marker (written as the one op)
-                exact_op = lossy(*eps) || *form != NormForm::Fused;
+            Op::LayerNorm { axis, eps, form } if *form != NormForm::Fused => {
+                // The decomposed form the input had (torch below opset 17), written out: loaders
+                // without LayerNormalization (CrypTen's from_onnx) read it, and import fuses it
+                // back into this op.
+                let x = in_shape(0);
+                let a = crate::graph::normalize_axis(*axis, x.len())?;
+                // in the sign the op has, as the import reads it back (`axis -1` is `[-1]`)
+                let rank = if *axis < 0 { x.len() as i64 } else { 0 };
+                let axes: Vec<i64> = (a..x.len()).map(|d| d as i64 - rank).collect();
+                let reduce =
+                    |v: String| emit("ReduceMean", vec![v], vec![attr_ints("axes", axes.clone())]);
+                let mean = self.helper(&scope, reduce(vals[0].clone()));
+                let d = self.helper(&scope, emit("Sub", vec![vals[0].clone(), mean], vec![]));
+                let square = if *form == NormForm::DecomposedMul {
+                    emit("Mul", vec![d.clone(), d.clone()], vec![])
+                } else {
+                    let two = self.const_f32(&scope, 2.0);
+                    emit("Pow", vec![d.clone(), two], vec![])
+                };
+                let square = self.helper(&scope, square);
+                let var = self.helper(&scope, reduce(square));
+                let e = self.const_f32(&scope, *eps);
+                let var_eps = self.helper(&scope, emit("Add", vec![var, e], vec![]));
+                let sd = self.helper(&scope, emit("Sqrt", vec![var_eps], vec![]));
+                let div = emit("Div", vec![d, sd], vec![]);
+                match vals.len() {
+                    1 => div,
+                    2 => {
+                        let normed = self.helper(&scope, div);
+                        emit("Mul", vec![normed, vals[1].clone()], vec![])
+                    }
+                    _ => {
+                        let normed = self.helper(&scope, div);
+                        let scaled =
+                            self.helper(&scope, emit("Mul", vec![normed, vals[1].clone()], vec![]));
+                        emit("Add", vec![scaled, vals[2].clone()], vec![])
+                    }
+                }
+            }
+            Op::LayerNorm { axis, eps, .. } => {
+                exact_op = lossy(*eps);
                 op_inputs = Some(ins.len());
                 let mut vals = vals;
                 if vals.len() == 1 {
