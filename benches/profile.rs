@@ -1,6 +1,6 @@
 //! Profiling speed: zoo models under each built-in framework; the whole path of one command
-//! (model, cost model, profile, JSON); generated graphs of 10k to 1M nodes and a module path
-//! 20,000 deep.
+//! (model, cost model, profile, JSON) in process and as a process of the `hawkeye` binary;
+//! generated graphs of 10k to 1M nodes and a module path 20,000 deep.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use hawkeye_mpc::cost;
@@ -96,9 +96,36 @@ fn whole_path(c: &mut Criterion) {
     }
 }
 
+/// Whole `hawkeye profile` commands, the process included (start, output to a pipe, exit):
+/// what a user pays, in wall time here; the README's figures are CPU time of the same commands.
+fn whole_process(c: &mut Criterion) {
+    let mut group = c.benchmark_group("process");
+    group.sample_size(20);
+    let commands: [&[&str]; 4] = [
+        &["resnet50", "-f", "spu-semi2k", "--format", "json"],
+        &["resnet50", "-f", "spu-semi2k"],
+        &["bert-base", "-f", "crypten", "--format", "json"],
+        &["bert-base", "-f", "crypten"],
+    ];
+    for args in commands {
+        group.bench_function(format!("hawkeye profile {}", args.join(" ")), |b| {
+            b.iter(|| {
+                let out = std::process::Command::new(env!("CARGO_BIN_EXE_hawkeye"))
+                    .arg("profile")
+                    .args(args)
+                    .output()
+                    .unwrap();
+                assert!(out.status.success());
+                black_box(out.stdout.len())
+            })
+        });
+    }
+    group.finish();
+}
+
 /// Generated graphs (README "Speed"): read from native JSON, profiled under SPU SEMI2K, the
-/// tree built and rendered as text: a chain of linear + ReLU layers of 10k, 100k and 1M nodes,
-/// and one block 20,000 modules deep.
+/// tree built and rendered as text and as JSON: a chain of linear + ReLU layers of 10k, 100k
+/// and 1M nodes, and one block 20,000 modules deep.
 fn generated_graphs(c: &mut Criterion) {
     let view = View {
         depth: None,
@@ -132,12 +159,20 @@ fn generated_graphs(c: &mut Criterion) {
                 let graph = json::from_json(&text, "generated.json").unwrap();
                 let profile = Profile::new(&graph, &model).unwrap();
                 let tree = profile.attribution(GroupBy::Module);
-                black_box(render::text(&profile, &tree, &view).len())
+                let mut json = Vec::new();
+                render::write_json(&mut json, &profile, &tree, &view, false).unwrap();
+                black_box(render::text(&profile, &tree, &view).len() + json.len())
             })
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, profile_models, whole_path, generated_graphs);
+criterion_group!(
+    benches,
+    profile_models,
+    whole_path,
+    whole_process,
+    generated_graphs
+);
 criterion_main!(benches);

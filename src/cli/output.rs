@@ -6,7 +6,7 @@
 //! from the input); 2 a usage or input error (bad option, unreadable model, a framework that
 //! cannot cost the model); `equiv` alone adds 3, approximately equal within `--tolerance`.
 
-use std::io::{ErrorKind, Write};
+use std::io::{BufWriter, ErrorKind, StdoutLock, Write};
 
 /// Exit status of success.
 pub const OK: i32 = 0;
@@ -30,8 +30,16 @@ impl std::error::Error for CheckFailed {}
 /// Writes `text` to standard output. A reader that closed the pipe early (`| head`) wanted no
 /// more: that is success, not an error.
 pub fn emit(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    emit_with(|out| out.write_all(text.as_bytes()))
+}
+
+/// Lets `write` write to a buffered standard output, as [`emit`] writes text: for output too
+/// large to hold in memory first.
+pub fn emit_with(
+    write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         r => r.map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}")),
     }

@@ -1,13 +1,14 @@
 //! `hawkeye profile`: one model under one framework, as an overview, a tree, a per-layer table,
 //! JSON, CSV, folded stacks or a flame graph.
 
-use super::output::emit;
+use super::output::{emit, emit_with};
 use super::UnitsArg;
 use crate::{CostArgs, GroupArg, TrainArgs, ZooArgs};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use hawkeye_mpc::profile::{GroupBy, Network};
 use hawkeye_mpc::report::{self, layers};
+use std::io::Write;
 
 #[derive(Args)]
 pub struct ProfileArgs {
@@ -114,9 +115,11 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
         }
         ProfileFormat::LayersCsv => layers::csv(&layers::rows(&g, &p), &p.total, view.units),
         ProfileFormat::Json => {
-            let mut out = Vec::new();
-            report::profile::write_json(&mut out, &p, &tree, &view, a.pretty)?;
-            String::from_utf8(out).expect("JSON is UTF-8") + "\n"
+            emit_with(|out| {
+                report::profile::write_json(&mut *out, &p, &tree, &view, a.pretty)?;
+                out.write_all(b"\n")
+            })?;
+            String::new() // written: a large model's JSON is not held in memory first
         }
         ProfileFormat::Csv => report::profile::csv(&tree, &view),
         ProfileFormat::Folded => report::flame::folded(&tree, view.units),

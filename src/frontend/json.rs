@@ -20,10 +20,12 @@
 //! order. `phase` (`forward`, `loss`, `backward`, `update`) defaults to `forward`. A parameter
 //! may carry its values (`"values": [...]`, row-major; written for stored and folded weights).
 
+use super::json_parse::{FileIn, NodeIn};
 use crate::graph::{
     ElemKind, Graph, GraphError, Op, Phase, Shape, ValueInfo, Visibility, WeightData,
 };
-use serde::{Deserialize, Serialize};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
@@ -51,8 +53,8 @@ pub enum JsonError {
     Graph { file: String, source: GraphError },
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A graph file as written ([`to_json`]).
+#[derive(Serialize)]
 struct GraphFile {
     format: String,
     version: u32,
@@ -61,24 +63,25 @@ struct GraphFile {
     outputs: Vec<String>,
 }
 
-#[derive(Serialize, Deserialize)]
+/// A node as written.
+#[derive(Serialize)]
 struct NodeEntry {
     name: String,
     op: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     inputs: Vec<String>,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     module: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     shape: Option<Shape>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     kind: Option<ElemKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     visibility: Option<Visibility>,
-    #[serde(default, skip_serializing_if = "Phase::is_forward")]
+    #[serde(skip_serializing_if = "Phase::is_forward")]
     phase: Phase,
     /// A parameter's stored values, row-major.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     values: Option<Vec<f64>>,
     /// The op's attributes, inline.
     #[serde(flatten)]
@@ -168,23 +171,60 @@ pub fn from_json(text: &str, file: &str) -> Result<Graph, JsonError> {
     build(parse(text, file)?, file)
 }
 
-fn parse(text: &str, file: &str) -> Result<GraphFile, JsonError> {
+fn parse<'a>(text: &'a str, file: &str) -> Result<FileIn<'a>, JsonError> {
     serde_json::from_str(text).map_err(|source| JsonError::Syntax {
         file: file.to_string(),
         source,
     })
 }
 
+/// Who reads each node's value, as one flat list (`users[start[i]..start[i + 1]]` for node
+/// `i`), and how many inputs of each node are not yet ordered.
+struct Users {
+    start: Vec<usize>,
+    users: Vec<usize>,
+    pending: Vec<usize>,
+}
+
+impl Users {
+    /// The readers of each node given each node's inputs as node indices.
+    fn of(inputs: &[Vec<usize>]) -> Users {
+        let mut start = vec![0; inputs.len() + 1];
+        for ins in inputs {
+            for &j in ins {
+                start[j + 1] += 1;
+            }
+        }
+        for i in 0..inputs.len() {
+            start[i + 1] += start[i];
+        }
+        let mut next = start.clone();
+        let mut users = vec![0; start[inputs.len()]];
+        for (i, ins) in inputs.iter().enumerate() {
+            for &j in ins {
+                users[next[j]] = i;
+                next[j] += 1;
+            }
+        }
+        let pending = inputs.iter().map(Vec::len).collect();
+        Users {
+            start,
+            users,
+            pending,
+        }
+    }
+}
+
 /// The graph of a parsed file.
-fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
+fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
     let fail = |reason: String| JsonError::Format {
         file: file.to_string(),
         reason,
     };
-    if parsed.format != FORMAT {
+    if &*parsed.format != FORMAT {
         return Err(fail(format!(
             "\"format\" is \"{}\", expected \"{FORMAT}\"",
-            parsed.format
+            &*parsed.format
         )));
     }
     if parsed.version != VERSION {
@@ -195,37 +235,41 @@ fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
     }
 
     // Resolve names and order the nodes so that inputs come first.
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut index: FxHashMap<&str, usize> =
+        FxHashMap::with_capacity_and_hasher(parsed.nodes.len(), Default::default());
     for (i, n) in parsed.nodes.iter().enumerate() {
-        if index.insert(n.name.as_str(), i).is_some() {
+        if index.insert(&n.name, i).is_some() {
             return Err(fail(node_reason(n, "a node with this name already exists")));
         }
     }
-    let mut users: Vec<Vec<usize>> = vec![Vec::new(); parsed.nodes.len()];
-    let mut pending: Vec<usize> = vec![0; parsed.nodes.len()];
-    for (i, n) in parsed.nodes.iter().enumerate() {
-        for input in &n.inputs {
-            let &j = index.get(input.as_str()).ok_or_else(|| {
-                fail(node_reason(
-                    n,
-                    &format!("input '{input}' is not a node of the graph"),
-                ))
-            })?;
-            users[j].push(i);
-            pending[i] += 1;
-        }
-    }
-    let order = file_order_topological(&users, &mut pending).map_err(|stuck| {
+    let inputs = parsed
+        .nodes
+        .iter()
+        .map(|n| {
+            n.inputs
+                .iter()
+                .map(|input| {
+                    index.get(&**input).copied().ok_or_else(|| {
+                        fail(node_reason(
+                            n,
+                            &format!("input '{}' is not a node of the graph", &**input),
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<usize>, _>>()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut users = Users::of(&inputs);
+    let order = file_order_topological(&mut users).map_err(|stuck| {
         // Walk back through unresolved inputs until a node repeats: it lies on the cycle.
-        let mut seen = vec![false; pending.len()];
+        let mut seen = vec![false; inputs.len()];
         let mut i = stuck;
         while !seen[i] {
             seen[i] = true;
-            i = parsed.nodes[i]
-                .inputs
+            i = inputs[i]
                 .iter()
-                .map(|name| index[name.as_str()])
-                .find(|&j| pending[j] > 0)
+                .copied()
+                .find(|&j| users.pending[j] > 0)
                 .expect("a stuck node has a stuck input");
         }
         fail(node_reason(
@@ -233,12 +277,14 @@ fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
             "is part of a cycle (a node depends on its own output)",
         ))
     })?;
+    drop(users);
 
-    let mut graph = Graph::new(parsed.name.clone());
+    let mut ops = OpReader::default();
+    let mut graph = Graph::new(parsed.name.to_string());
     let mut built = vec![None; parsed.nodes.len()];
     for i in order {
         let n = &parsed.nodes[i];
-        let op = parse_op(n).map_err(&fail)?;
+        let op = ops.read(n).map_err(&fail)?;
         graph.set_phase(n.phase);
         let id = if op.is_source() {
             if !n.inputs.is_empty() {
@@ -275,14 +321,14 @@ fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
                 }
                 let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
                 graph.set_weight(
-                    n.name.clone(),
+                    n.name.to_string(),
                     WeightData::Inline {
                         data_type: 11,
                         bytes: bytes.into(),
                     },
                 );
             }
-            graph.add_source(n.name.clone(), n.module.clone(), op, value)
+            graph.add_source(n.name.to_string(), n.module.to_string(), op, value)
         } else {
             if n.kind.is_some() || n.visibility.is_some() {
                 return Err(fail(node_reason(
@@ -290,12 +336,11 @@ fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
                     "\"kind\" and \"visibility\" are inferred for op nodes; declare them on sources only",
                 )));
             }
-            let inputs: Vec<_> = n
-                .inputs
+            let inputs: Vec<_> = inputs[i]
                 .iter()
-                .map(|name| built[index[name.as_str()]].expect("inputs are built first"))
+                .map(|&j| built[j].expect("inputs are built first"))
                 .collect();
-            graph.add(n.name.clone(), n.module.clone(), op, &inputs)
+            graph.add(n.name.to_string(), n.module.to_string(), op, &inputs)
         }
         .map_err(|source| JsonError::Graph {
             file: file.to_string(),
@@ -320,9 +365,9 @@ fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
         .iter()
         .map(|name| {
             index
-                .get(name.as_str())
+                .get(&**name)
                 .and_then(|&i| built[i])
-                .ok_or_else(|| fail(format!("output '{name}' is not a node of the graph")))
+                .ok_or_else(|| fail(format!("output '{}' is not a node of the graph", &**name)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if outputs.is_empty() {
@@ -335,63 +380,95 @@ fn build(parsed: GraphFile, file: &str) -> Result<Graph, JsonError> {
 
 /// A topological order that keeps the file's order wherever the dependencies allow (Kahn's
 /// algorithm taking the earliest ready node), or a node on a cycle.
-fn file_order_topological(
-    users: &[Vec<usize>],
-    pending: &mut [usize],
-) -> Result<Vec<usize>, usize> {
-    let mut ready: BinaryHeap<Reverse<usize>> = (0..pending.len())
-        .filter(|&i| pending[i] == 0)
+fn file_order_topological(users: &mut Users) -> Result<Vec<usize>, usize> {
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..users.pending.len())
+        .filter(|&i| users.pending[i] == 0)
         .map(Reverse)
         .collect();
-    let mut order = Vec::with_capacity(pending.len());
+    let mut order = Vec::with_capacity(users.pending.len());
     while let Some(Reverse(i)) = ready.pop() {
         order.push(i);
-        for &u in &users[i] {
-            pending[u] -= 1;
-            if pending[u] == 0 {
+        for k in users.start[i]..users.start[i + 1] {
+            let u = users.users[k];
+            users.pending[u] -= 1;
+            if users.pending[u] == 0 {
                 ready.push(Reverse(u));
             }
         }
     }
-    match pending.iter().position(|&p| p > 0) {
+    match users.pending.iter().position(|&p| p > 0) {
         Some(stuck) => Err(stuck),
         None => Ok(order),
     }
 }
 
-fn node_reason(n: &NodeEntry, reason: &str) -> String {
+fn node_reason(n: &NodeIn, reason: &str) -> String {
     if n.module.is_empty() {
-        format!("node '{}': {reason}", n.name)
+        format!("node '{}': {reason}", &*n.name)
     } else {
-        format!("node '{}' (module {}): {reason}", n.name, n.module)
+        format!("node '{}' (module {}): {reason}", &*n.name, &*n.module)
     }
 }
 
-/// Builds the typed op of a node entry from its op name and inline attributes.
-fn parse_op(n: &NodeEntry) -> Result<Op, String> {
-    let with_op = |mut attrs: serde_json::Map<String, serde_json::Value>| {
-        attrs.insert("op".to_string(), serde_json::Value::String(n.op.clone()));
-        serde_json::from_value::<Op>(serde_json::Value::Object(attrs))
-    };
-    // serde ignores unknown fields of attribute-less ops: a probe field tells them apart.
-    if let Some(extra) = n.attrs.keys().next() {
-        let probe = serde_json::Map::from_iter([("__probe".to_string(), serde_json::Value::Null)]);
-        if with_op(probe).is_ok() {
+/// Builds the typed ops of node entries from their op names and inline attributes. A node
+/// without attributes (most nodes of a large graph) takes a copy of the first op read by its
+/// name.
+#[derive(Default)]
+struct OpReader<'a> {
+    plain: FxHashMap<&'a str, Op>,
+    /// Whether an op name accepts no attributes at all, by op name.
+    attributeless: FxHashMap<&'a str, bool>,
+}
+
+impl<'a> OpReader<'a> {
+    fn read(&mut self, n: &'a NodeIn) -> Result<Op, String> {
+        if n.attrs.is_empty() {
+            if let Some(op) = self.plain.get(&*n.op) {
+                return Ok(op.clone());
+            }
+            let op = Self::with_attrs(n, serde_json::Map::new())?;
+            self.plain.insert(&n.op, op.clone());
+            return Ok(op);
+        }
+        // serde ignores unknown fields of attribute-less ops: a probe field tells them apart.
+        let attributeless = *self.attributeless.entry(&n.op).or_insert_with(|| {
+            let probe =
+                serde_json::Map::from_iter([("__probe".to_string(), serde_json::Value::Null)]);
+            Self::with_attrs(n, probe).is_ok()
+        });
+        if attributeless {
+            let first = n.attrs.iter().map(|(k, _)| &**k).min().unwrap_or_default();
             return Err(node_reason(
                 n,
-                &format!("op '{}' takes no attributes, got '{extra}'", n.op),
+                &format!("op '{}' takes no attributes, got '{first}'", &*n.op),
             ));
         }
+        let attrs = n
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        Self::with_attrs(n, attrs)
     }
-    with_op(n.attrs.clone()).map_err(|e| {
-        let msg = e.to_string();
-        let msg = if msg.starts_with("unknown variant") {
-            format!("unknown op '{}'", n.op)
-        } else {
-            format!("op '{}': {msg}", n.op)
-        };
-        node_reason(n, &msg)
-    })
+
+    fn with_attrs(
+        n: &NodeIn,
+        mut attrs: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Op, String> {
+        attrs.insert(
+            "op".to_string(),
+            serde_json::Value::String(n.op.to_string()),
+        );
+        serde_json::from_value::<Op>(serde_json::Value::Object(attrs)).map_err(|e| {
+            let msg = e.to_string();
+            let msg = if msg.starts_with("unknown variant") {
+                format!("unknown op '{}'", &*n.op)
+            } else {
+                format!("op '{}': {msg}", &*n.op)
+            };
+            node_reason(n, &msg)
+        })
+    }
 }
 
 /// Reads a graph from a JSON file.
@@ -401,9 +478,7 @@ pub fn read_file(path: &Path) -> Result<Graph, JsonError> {
         file: file.clone(),
         source,
     })?;
-    let parsed = parse(&text, &file)?;
-    drop(text); // a large file's text need not live while its graph is built
-    build(parsed, &file)
+    build(parse(&text, &file)?, &file)
 }
 
 /// Writes a graph to a JSON file with its parameters' values ([`to_json_with_values`]),

@@ -3,6 +3,7 @@
 //! opsets 11–21 in, opset 17 out).
 
 pub mod json;
+mod json_parse;
 pub mod npy;
 pub mod onnx;
 pub mod options;

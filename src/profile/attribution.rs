@@ -115,75 +115,71 @@ impl<'a> TreeBuilder<'a> {
         child
     }
 
-    /// The nodes along `path` from the root (made if new).
-    fn nodes_along(&mut self, path: &[&'a str]) -> Vec<usize> {
+    /// Puts the nodes along `labels` from the root (made if new) on `path`.
+    fn nodes_along(&mut self, labels: &[&'a str], path: &mut Vec<usize>) {
         let mut at = 0;
-        path.iter()
-            .map(|&label| {
-                at = self.child(at, label);
-                at
-            })
-            .collect()
-    }
-
-    /// Adds `cost` to the root, to the nodes `above` (a path from the root, from
-    /// [`TreeBuilder::nodes_along`]) and along `path` below the last of them.
-    fn add(&mut self, above: &[usize], path: &[&'a str], cost: &Cost) {
-        self.costs[0].add(cost);
-        for &node in above {
-            self.costs[node].add(cost);
-        }
-        let mut at = above.last().copied().unwrap_or(0);
-        for &label in path {
+        for &label in labels {
             at = self.child(at, label);
-            self.costs[at].add(cost);
+            path.push(at);
         }
     }
 
-    /// The finished tree, children in creation order (built leaves first, without recursion).
+    /// Adds the leaves of call chain `node` below the nodes on `path` (from the root, from
+    /// [`TreeBuilder::nodes_along`]): each leaf's cost to the root, to the nodes on `path` and
+    /// to the chain's nodes down to the leaf; with `flat`, to the leaf's label alone below the
+    /// root. Each tree node is found once per chain node, not once per leaf below it.
+    fn add_chain(&mut self, node: &'a CostNode, path: &mut Vec<usize>, flat: bool) {
+        let leaf = node.children.is_empty() || node.kind == CostKind::Primitive;
+        if flat && !leaf {
+            for c in &node.children {
+                self.add_chain(c, path, flat);
+            }
+            return;
+        }
+        let parent = path.last().copied().unwrap_or(0);
+        path.push(self.child(parent, &node.label));
+        if leaf {
+            self.costs[0].add(&node.cost);
+            for &at in path.iter() {
+                self.costs[at].add(&node.cost);
+            }
+        } else {
+            for c in &node.children {
+                self.add_chain(c, path, flat);
+            }
+        }
+        path.pop();
+    }
+
+    /// The finished tree, children in creation order, built from the root down (the depth is
+    /// bounded: module paths fold below [`MAX_MODULE_LEVELS`]), so that no node is held twice.
     fn finish(self) -> AttributionNode {
         let TreeBuilder {
             labels,
-            costs,
-            children,
+            mut costs,
+            mut children,
             index,
             ..
         } = self;
         drop(index); // before the tree is built: the peak of memory
-        let mut built: Vec<Option<AttributionNode>> = Vec::with_capacity(labels.len());
-        built.resize_with(labels.len(), || None);
-        let parts = labels.into_iter().zip(costs).zip(children);
-        for (i, ((label, cost), children)) in parts.enumerate().rev() {
-            let children = children
-                .into_iter()
-                .map(|c| built[c].take().expect("children come after their parent"))
-                .collect();
-            built[i] = Some(AttributionNode {
-                label: label.to_string(),
-                cost,
-                children,
-            });
+        fn node(
+            i: usize,
+            labels: &[&str],
+            costs: &mut [Cost],
+            children: &mut [Vec<usize>],
+        ) -> AttributionNode {
+            let below = std::mem::take(&mut children[i]);
+            AttributionNode {
+                label: labels[i].to_string(),
+                cost: std::mem::take(&mut costs[i]),
+                children: below
+                    .into_iter()
+                    .map(|c| node(c, labels, costs, children))
+                    .collect(),
+            }
         }
-        built[0].take().expect("the root exists")
+        node(0, &labels, &mut costs, &mut children)
     }
-}
-
-/// Calls `add` with every leaf path of a call chain (`prefix` then the labels from the op down)
-/// and the leaf's cost.
-fn chain_leaves<'a>(
-    node: &'a CostNode,
-    prefix: &mut Vec<&'a str>,
-    add: &mut impl FnMut(&[&'a str], &'a Cost),
-) {
-    prefix.push(&node.label);
-    if node.children.is_empty() || node.kind == CostKind::Primitive {
-        add(prefix, &node.cost);
-    } else {
-        for c in &node.children {
-            chain_leaves(c, prefix, add);
-        }
-    }
-    prefix.pop();
 }
 
 impl Profile {
@@ -191,7 +187,7 @@ impl Profile {
     pub fn attribution(&self, group: GroupBy) -> AttributionNode {
         let mut tree = TreeBuilder::new(&self.model, self.parties);
         let mut head: Vec<&str> = Vec::new();
-        let mut chain_path: Vec<&str> = Vec::new();
+        let mut path: Vec<usize> = Vec::new();
         for n in &self.nodes {
             let NodeCosting::Chain { chain } = &n.costing else {
                 continue;
@@ -209,11 +205,9 @@ impl Profile {
                 }
                 GroupBy::Op | GroupBy::Primitive => {}
             }
-            let above = tree.nodes_along(&head);
-            chain_leaves(chain, &mut chain_path, &mut |leaf_path, cost| match group {
-                GroupBy::Primitive => tree.add(&[], &leaf_path[leaf_path.len() - 1..], cost),
-                _ => tree.add(&above, leaf_path, cost),
-            });
+            path.clear();
+            tree.nodes_along(&head, &mut path);
+            tree.add_chain(chain, &mut path, group == GroupBy::Primitive);
         }
         let mut root = tree.finish();
         root.sort();

@@ -5,9 +5,9 @@
 use super::numbers::{Rounds, Units};
 use super::percent;
 use crate::cost::{Cost, CostKind, CostNode};
-use crate::graph::{shape_string, Graph, Op};
+use crate::graph::{shape_string, Graph, NodeId, Op};
 use crate::profile::{NodeCosting, Profile};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt::Write;
 
 /// One module instance.
@@ -61,9 +61,9 @@ fn torch_type(op: &Op) -> &'static str {
 }
 
 /// The primitive leaves of a call chain, summed by label.
-fn primitives(node: &CostNode, out: &mut HashMap<String, f64>) {
+fn primitives<'a>(node: &'a CostNode, out: &mut FxHashMap<&'a str, f64>) {
     if node.kind == CostKind::Primitive || node.children.is_empty() {
-        *out.entry(node.label.clone()).or_default() += node.cost.online_bits;
+        *out.entry(&node.label).or_default() += node.cost.online_bits;
     } else {
         node.children.iter().for_each(|c| primitives(c, out));
     }
@@ -71,14 +71,16 @@ fn primitives(node: &CostNode, out: &mut HashMap<String, f64>) {
 
 /// The rows of `profile`, made from `graph` (the graph it profiled), in execution order.
 pub fn rows(graph: &Graph, profile: &Profile) -> Vec<LayerRow> {
-    struct Acc {
+    struct Acc<'a> {
         row: LayerRow,
         kinds: Vec<&'static str>,
-        prims: HashMap<String, f64>,
+        prims: FxHashMap<&'a str, f64>,
+        /// The last node computed in the layer (its value is the layer's output).
+        last: NodeId,
     }
     let mut order: Vec<Acc> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut params: HashMap<&str, u64> = HashMap::new();
+    let mut index: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut params: FxHashMap<&str, u64> = FxHashMap::default();
     for n in &profile.nodes {
         let node = graph.node(n.id);
         if let Op::Parameter { role } = &node.op {
@@ -104,13 +106,14 @@ pub fn rows(graph: &Graph, profile: &Profile) -> Vec<LayerRow> {
                     primitive: String::new(),
                 },
                 kinds: Vec::new(),
-                prims: HashMap::new(),
+                prims: FxHashMap::default(),
+                last: n.id,
             });
             order.len() - 1
         });
         let acc = &mut order[i];
         acc.row.cost.add(&n.cost);
-        acc.row.output = shape_string(&node.value.shape);
+        acc.last = n.id;
         let kind = torch_type(&node.op);
         let shapes_only = matches!(
             node.op,
@@ -126,6 +129,7 @@ pub fn rows(graph: &Graph, profile: &Profile) -> Vec<LayerRow> {
     order
         .into_iter()
         .map(|mut acc| {
+            acc.row.output = shape_string(&graph.node(acc.last).value.shape);
             acc.row.params = params
                 .get(acc.row.path.as_str())
                 .copied()
@@ -134,12 +138,12 @@ pub fn rows(graph: &Graph, profile: &Profile) -> Vec<LayerRow> {
                 0..=3 => acc.kinds.join("+"),
                 _ => format!("{}+…", acc.kinds[..2].join("+")),
             };
-            let mut prims: Vec<(String, f64)> = acc.prims.into_iter().collect();
-            prims.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let mut prims: Vec<(&str, f64)> = acc.prims.into_iter().collect();
+            prims.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
             acc.row.primitive = prims
                 .into_iter()
                 .find(|(_, bits)| *bits > 0.0)
-                .map_or("-".to_string(), |(label, _)| label);
+                .map_or("-".to_string(), |(label, _)| label.to_string());
             acc.row
         })
         .collect()

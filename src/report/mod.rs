@@ -7,6 +7,7 @@ pub mod diff;
 pub mod equiv;
 pub mod flame;
 pub mod graph;
+mod json_out;
 pub mod layers;
 pub mod numbers;
 pub mod optimize;

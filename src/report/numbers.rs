@@ -79,13 +79,14 @@ impl Rounds {
 
     /// The style for every rounds figure of a tree.
     pub fn of_tree(tree: &AttributionNode) -> Rounds {
-        fn walk(n: &AttributionNode, out: &mut Vec<f64>) {
-            out.extend([n.cost.online_rounds, n.cost.offline_rounds]);
-            n.children.iter().for_each(|c| walk(c, out));
+        fn fractional(n: &AttributionNode) -> bool {
+            !is_whole(n.cost.online_rounds)
+                || !is_whole(n.cost.offline_rounds)
+                || n.children.iter().any(fractional)
         }
-        let mut values = Vec::new();
-        walk(tree, &mut values);
-        Rounds::of(values)
+        Rounds {
+            fractional: fractional(tree),
+        }
     }
 
     /// Both styles joined: fractional if either is.

@@ -1,6 +1,7 @@
 //! `hawkeye profile` output: the default overview (totals, phases, top-level modules, the
 //! costliest layers), the full tree with units and shares, JSON (schema in the README) and CSV.
 
+use super::json_out::JsonOut;
 use super::layers::LayerRow;
 use super::numbers::{Rounds, Units};
 use super::{percent, seconds};
@@ -381,14 +382,24 @@ impl Serialize for TreeChildren<'_> {
 }
 
 /// Writes the JSON rendering (schema in the README) to `out`: compact, or indented for people
-/// when `pretty`.
+/// when `pretty`. `out` should be buffered: the compact form is written in small pieces.
 pub fn write_json(
     out: impl std::io::Write,
     p: &Profile,
     tree: &AttributionNode,
     view: &View,
     pretty: bool,
-) -> serde_json::Result<()> {
+) -> std::io::Result<()> {
+    let doc = document(p, tree, view);
+    if pretty {
+        serde_json::to_writer_pretty(out, &doc).map_err(std::io::Error::from)
+    } else {
+        write_compact(&mut JsonOut(out), &doc)
+    }
+}
+
+/// The JSON document of a profile.
+fn document<'a>(p: &'a Profile, tree: &'a AttributionNode, view: &'a View) -> ProfileJson<'a> {
     let t = &p.total;
     let layers = p
         .layers()
@@ -413,7 +424,7 @@ pub fn write_json(
             phase: ph.as_str(),
         })
         .collect();
-    let doc = ProfileJson {
+    ProfileJson {
         framework: &p.framework,
         inputs: view
             .inputs
@@ -445,12 +456,93 @@ pub fn write_json(
         },
         tree: TreeJson(tree),
         weights: &view.weights,
-    };
-    if pretty {
-        serde_json::to_writer_pretty(out, &doc)
-    } else {
-        serde_json::to_writer(out, &doc)
     }
+}
+
+/// The compact document, byte for byte what serde_json writes for [`ProfileJson`] (a test
+/// checks): the layers and the tree, nearly all of a large model's output, are written with
+/// their keys as fixed byte strings; the small parts go through serde.
+fn write_compact<W: std::io::Write>(
+    out: &mut JsonOut<W>,
+    doc: &ProfileJson,
+) -> std::io::Result<()> {
+    out.raw(b"{\"framework\":")?;
+    out.str(doc.framework)?;
+    out.raw(b",\"inputs\":")?;
+    out.value(&doc.inputs)?;
+    out.raw(b",\"layers\":[")?;
+    for (i, l) in doc.layers.iter().enumerate() {
+        out.raw(if i == 0 { b"{" } else { b",{" })?;
+        out.raw(b"\"offline_bits\":")?;
+        out.f64(l.offline_bits)?;
+        out.raw(b",\"offline_rounds\":")?;
+        out.f64(l.offline_rounds)?;
+        out.raw(b",\"online_bits\":")?;
+        out.f64(l.online_bits)?;
+        out.raw(b",\"online_rounds\":")?;
+        out.f64(l.online_rounds)?;
+        out.raw(b",\"op\":")?;
+        out.str(l.op)?;
+        out.raw(b",\"path\":")?;
+        out.str(&l.path)?;
+        out.raw(b"}")?;
+    }
+    out.raw(b"],\"mode\":")?;
+    out.str(doc.mode)?;
+    out.raw(b",\"model\":")?;
+    out.str(doc.model)?;
+    out.raw(b",\"network\":")?;
+    out.value(&doc.network)?;
+    out.raw(b",\"parties\":")?;
+    out.value(&doc.parties)?;
+    out.raw(b",\"per_party_online_bits\":")?;
+    out.value(doc.per_party_online_bits)?;
+    out.raw(b",\"phases\":")?;
+    out.value(&doc.phases)?;
+    out.raw(b",\"refused\":")?;
+    out.value(doc.refused)?;
+    out.raw(b",\"total\":")?;
+    out.value(&doc.total)?;
+    out.raw(b",\"tree\":")?;
+    write_tree(out, doc.tree.0)?;
+    out.raw(b",\"weights\":")?;
+    out.str(doc.weights)?;
+    out.raw(b"}")
+}
+
+/// One attribution node as [`TreeJson`] serialises it.
+fn write_tree<W: std::io::Write>(out: &mut JsonOut<W>, n: &AttributionNode) -> std::io::Result<()> {
+    if n.children.is_empty() {
+        out.raw(b"{\"cost\":")?;
+    } else {
+        out.raw(b"{\"children\":[")?;
+        for (i, c) in n.children.iter().enumerate() {
+            if i > 0 {
+                out.raw(b",")?;
+            }
+            write_tree(out, c)?;
+        }
+        out.raw(b"],\"cost\":")?;
+    }
+    let c = &n.cost;
+    out.raw(b"{\"offline_bits\":")?;
+    out.f64(c.offline_bits)?;
+    out.raw(b",\"offline_rounds\":")?;
+    out.f64(c.offline_rounds)?;
+    out.raw(b",\"online_bits\":")?;
+    out.f64(c.online_bits)?;
+    out.raw(b",\"online_rounds\":")?;
+    out.f64(c.online_rounds)?;
+    out.raw(b",\"party_online_bits\":[")?;
+    for (i, &b) in c.party_online_bits.iter().enumerate() {
+        if i > 0 {
+            out.raw(b",")?;
+        }
+        out.f64(b)?;
+    }
+    out.raw(b"]},\"label\":")?;
+    out.str(&n.label)?;
+    out.raw(b"}")
 }
 
 /// The compact JSON rendering as a string.
@@ -487,4 +579,50 @@ pub fn csv(tree: &AttributionNode, view: &View) -> String {
     }
     walk(tree, &mut Vec::new(), view, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::loadability::Refusal;
+    use crate::graph::Phase;
+    use crate::profile::GroupBy;
+
+    #[test]
+    fn compact_json_is_what_serde_writes() {
+        let graph = crate::zoo::build("lenet5", &Default::default())
+            .unwrap()
+            .unwrap();
+        for framework in ["spu-semi2k", "crypten", "spu-aby3"] {
+            let model = crate::cost::load_framework(framework, &[]).unwrap();
+            let mut p = Profile::new(&graph, &model).unwrap();
+            // two phases, a refusal and labels that need escapes, to reach every branch
+            let half = p.nodes.len() / 2;
+            p.nodes[half..]
+                .iter_mut()
+                .for_each(|n| n.phase = Phase::Backward);
+            let mut tree = p.attribution(GroupBy::Module);
+            tree.children[0].label = "quote \" and \\ and \t".to_string();
+            let view = View {
+                depth: None,
+                top: None,
+                network: "wan".parse().unwrap(),
+                weights: "secret".to_string(),
+                units: Units::Bytes,
+                rounds_meaning: String::new(),
+                inputs: vec![("x".to_string(), vec![1, 1, 28, 28])],
+                mode: "inference".to_string(),
+                refused: vec![Refusal {
+                    op: "Gather".to_string(),
+                    node: "/emb/Gather".to_string(),
+                    module: "emb".to_string(),
+                    reason: "a \"reason\"".to_string(),
+                    closest: "one-hot".to_string(),
+                }],
+            };
+            let expected = serde_json::to_string(&document(&p, &tree, &view)).unwrap();
+            assert_eq!(json(&p, &tree, &view), expected, "{framework}");
+            assert!(expected.contains(r#""phase":"backward""#), "{framework}");
+        }
+    }
 }
