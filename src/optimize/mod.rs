@@ -10,6 +10,10 @@
 //! - [`cost`]: the cost of an e-node under a framework and an [`Objective`];
 //! - [`extract`]: DAG-cost extraction (greedy, and an exact ILP);
 //! - [`convert`]: graph to e-graph and back;
+//! - [`places`]: which rules run and where (`--rules-only`, `--exclude-rules`, `--modules`,
+//!   approximation sites);
+//! - [`budget`]: the cheapest result within an output-error budget, approximations chosen
+//!   per place;
 //! - [`provenance`]: which e-nodes an approximate rule is at the origin of;
 //! - [`soundness`]: every rule checked against the reference interpreter on random instances;
 //! - [`verify`]: a result run against its input with the reference interpreter;
@@ -66,11 +70,14 @@
 //! ```
 
 pub mod analysis;
+pub mod budget;
 pub mod convert;
 pub mod cost;
 pub mod error_budget;
+pub mod error_metric;
 pub mod extract;
 pub mod language;
+pub mod places;
 pub mod provenance;
 pub mod rules;
 pub mod runner;
