@@ -49,6 +49,8 @@ struct Cli {
     command: Command,
 }
 
+/// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// List the built-in models with parameter and MAC counts.
@@ -58,6 +60,11 @@ enum Command {
         after_help = "Examples:\n  hawkeye frameworks\n  hawkeye frameworks spu-aby3\n  hawkeye frameworks --format json"
     )]
     Frameworks(cli::catalog::FrameworksArgs),
+    /// List the rewrite rules: name, class (exact or approx), direction and why.
+    #[command(
+        after_help = "Examples:\n  hawkeye rules\n  hawkeye rules --format json\n  hawkeye rules --rules my.rules"
+    )]
+    Rules(cli::rules::RulesArgs),
     /// Print a shell completion script: hawkeye completions bash > ~/.local/share/bash-completion/completions/hawkeye
     Completions {
         #[arg(value_enum)]
@@ -160,13 +167,33 @@ enum Command {
         /// with --allow-approx; 0 skips it
         #[arg(long, default_value_t = 2, value_name = "N")]
         samples: usize,
-        /// With --allow-approx: the largest output error accepted, relative to the input's
-        /// largest |output| (default 0.01); a result above it is not written (exit status 1)
-        #[arg(long, value_name = "RELATIVE")]
+        /// With --allow-approx: the error budget (default 0.01, in --error-metric's units):
+        /// approximations are chosen per place, greedily by saving per unit of error, and the
+        /// result's measured error on the check inputs stays within it
+        #[arg(long, value_name = "E")]
         max_error: Option<f64>,
-        /// Write an --allow-approx result even when its measured error exceeds --max-error
+        /// How the budget measures the output error: relative (largest |difference| over the
+        /// largest |output|), mean or max |difference|, argmax (fraction of rows whose argmax
+        /// changes)
+        #[arg(long, default_value = "relative", value_name = "METRIC")]
+        error_metric: String,
+        /// With --allow-approx: approximation sites measured at most (more are grouped by
+        /// module path prefix)
+        #[arg(long, default_value_t = optimize::budget::DEFAULT_MAX_SITES, value_name = "N")]
+        max_sites: usize,
+        /// With --allow-approx: skip the budgeted search, take every approximation the
+        /// extractor prefers and write the result whatever its measured error
         #[arg(long)]
         force: bool,
+        /// Only these rules (comma-separated names; `hawkeye rules` lists them)
+        #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+        rules_only: Vec<String>,
+        /// Not these rules (comma-separated names)
+        #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+        exclude_rules: Vec<String>,
+        /// Rewrite only nodes whose module path matches this glob (e.g. 'layer4.*')
+        #[arg(long, value_name = "GLOB")]
+        modules: Option<String>,
         /// Also run the check on these inputs: a .npy file (single-input models) or a .npz
         /// file with one array per graph input, named after it
         #[arg(long, value_name = "FILE.npy|FILE.npz")]
@@ -556,6 +583,7 @@ fn profile(
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Models(args) => return cli::catalog::models(args),
+        Command::Rules(args) => return cli::rules::run(args),
         Command::Frameworks(args) => return cli::catalog::frameworks(args),
         Command::Completions { shell } => {
             let mut text = Vec::new();
@@ -594,12 +622,28 @@ fn run(cli: Cli) -> Result<i32> {
             format,
             samples,
             max_error,
+            error_metric,
+            max_sites,
             force,
+            rules_only,
+            exclude_rules,
+            modules,
             inputs,
         } => {
             let max_error =
                 optimize::error_budget::ErrorBudget::new(allow_approx, max_error, force)
                     .map_err(anyhow::Error::msg)?;
+            let metric =
+                optimize::error_metric::Metric::parse(&error_metric).map_err(anyhow::Error::msg)?;
+            if !allow_approx && metric != optimize::error_metric::Metric::Relative {
+                bail!("--error-metric {error_metric} applies to --allow-approx results only; add --allow-approx or drop --error-metric");
+            }
+            let places = match &modules {
+                Some(glob) => {
+                    optimize::places::Places::with_modules(glob).map_err(anyhow::Error::msg)?
+                }
+                None => Default::default(),
+            };
             let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
             let objective = Objective::parse(&objective, network).map_err(anyhow::Error::msg)?;
             let g = zoo.load(&model)?;
@@ -620,6 +664,8 @@ fn run(cli: Cli) -> Result<i32> {
             for file in &rules {
                 rule_set.add_file(file)?;
             }
+            let rule_set = optimize::places::select(&rule_set, &rules_only, &exclude_rules)
+                .map_err(anyhow::Error::msg)?;
             let mut limits = Limits::for_graph(g.len());
             limits.nodes = node_limit.unwrap_or(limits.nodes);
             limits.iterations = iter_limit.unwrap_or(limits.iterations);
@@ -650,9 +696,40 @@ fn run(cli: Cli) -> Result<i32> {
                     },
                 },
             };
-            let bar = report::progress::saturation_bar(limits.nodes);
-            let out = optimize::optimize(&g, &cm, &rule_set, &options, bar.callback())?;
-            bar.finish();
+            let (out, budgeted) = match &max_error {
+                Some(budget) if !force => {
+                    if samples + given.len() == 0 {
+                        bail!("--allow-approx measures each approximation's output error on the check inputs, and --samples 0 without --inputs leaves none: give --samples N or --inputs FILE, or --force to take every approximation unmeasured");
+                    }
+                    let b = optimize::budget::search(
+                        &g,
+                        &cm,
+                        &rule_set,
+                        &places,
+                        &options,
+                        &optimize::budget::BudgetOptions {
+                            max_error: budget.max_relative,
+                            metric,
+                            samples,
+                            max_sites,
+                        },
+                        &given,
+                    )?;
+                    (b.optimized, Some(b.report))
+                }
+                _ => {
+                    let bar = report::progress::saturation_bar(limits.nodes);
+                    let out = optimize::optimize(
+                        &g,
+                        &cm,
+                        &rule_set.restricted(&places),
+                        &options,
+                        bar.callback(),
+                    )?;
+                    bar.finish();
+                    (out, None)
+                }
+            };
             let spinner = report::progress::spinner("checking the result against the input");
             let runs = samples + given.len();
             if runs > 0 && !out.unchanged {
@@ -682,23 +759,26 @@ fn run(cli: Cli) -> Result<i32> {
                 places: 4,
             };
             match format {
-                ShowFormat::Table => emit(&report::optimize::text(
-                    &out,
-                    &g,
-                    &rule_set,
-                    &view,
-                    check.as_ref(),
-                ))?,
-                ShowFormat::Json => emit(&format!(
-                    "{}\n",
-                    serde_json::to_string_pretty(&report::optimize::json(
+                ShowFormat::Table => {
+                    emit(&report::optimize::text(
                         &out,
                         &g,
                         &rule_set,
                         &view,
-                        check.as_ref()
-                    ))?
-                ))?,
+                        check.as_ref(),
+                    ))?;
+                    if let Some(b) = &budgeted {
+                        emit(&optimize::budget::text(b))?;
+                    }
+                }
+                ShowFormat::Json => {
+                    let mut v =
+                        report::optimize::json(&out, &g, &rule_set, &view, check.as_ref());
+                    if let Some(b) = &budgeted {
+                        v["budget"] = serde_json::to_value(b)?;
+                    }
+                    emit(&format!("{}\n", serde_json::to_string_pretty(&v)?))?
+                }
             }
             if check
                 .as_ref()
@@ -709,7 +789,15 @@ fn run(cli: Cli) -> Result<i32> {
                 )
                 .into());
             }
-            if let Some(budget) = &max_error {
+            if let Some(b) = &budgeted {
+                if b.result.error > b.max_error {
+                    return Err(CheckFailed(format!(
+                        "even the exact rules' result has a {} output error of {:.3e} (fixed-point rounding), above --max-error {}: nothing written (raise --max-error)",
+                        b.metric.name(), b.result.error, b.max_error
+                    ))
+                    .into());
+                }
+            } else if let Some(budget) = &max_error {
                 if !out.unchanged {
                     match budget.judge(check.as_ref()) {
                         Ok(Some(warning)) => eprintln!("warning: {warning}"),

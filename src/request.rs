@@ -376,8 +376,9 @@ pub struct OptimizeDone {
 
 /// Optimizes the request's model as `hawkeye optimize` does (built-in rules, the default
 /// count limits for its size, the result checked against the input on `samples` random
-/// inputs; with `allow_approx`, a result whose output error exceeds `max_error` is refused
-/// unless `force`).
+/// inputs; with `allow_approx`, approximations are chosen per place within the relative
+/// output error `max_error` ([`optimize::budget`]), or with `force` every approximation the
+/// extractor prefers is taken whatever its error).
 pub fn run_optimize(
     req: &ProfileRequest,
     objective: &str,
@@ -393,13 +394,43 @@ pub fn run_optimize(
     let weights = req.weights(&model)?;
     let graph = req.graph()?.with_parameter_visibility(weights);
     let rules = RuleSet::builtin().map_err(value_err)?;
-    let options = Options {
+    let options_base = Options {
         objective,
         allow_approx,
         limits: Limits::for_graph(graph.len()),
         method: Method::Greedy,
     };
-    let out = optimize::optimize(&graph, &model, &rules, &options, None).map_err(value_err)?;
+    let (out, budgeted) = match &budget {
+        Some(b) if !force => {
+            if samples == 0 {
+                return Err(RequestError::value(
+                    "allow_approx measures each approximation's output error on random inputs, and samples=0 leaves none: give samples >= 1, or force=True to take every approximation unmeasured",
+                ));
+            }
+            let options = optimize::budget::BudgetOptions {
+                max_error: b.max_relative,
+                metric: optimize::error_metric::Metric::Relative,
+                samples,
+                max_sites: optimize::budget::DEFAULT_MAX_SITES,
+            };
+            let places = optimize::places::Places::default();
+            let found = optimize::budget::search(
+                &graph,
+                &model,
+                &rules,
+                &places,
+                &options_base,
+                &options,
+                &[],
+            )
+            .map_err(value_err)?;
+            (found.optimized, Some(found.report))
+        }
+        _ => (
+            optimize::optimize(&graph, &model, &rules, &options_base, None).map_err(value_err)?,
+            None,
+        ),
+    };
     let check = if samples == 0 || out.unchanged {
         None
     } else if allow_approx {
@@ -415,7 +446,14 @@ pub fn run_optimize(
             "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong)",
         ));
     }
-    if let (Some(budget), false) = (&budget, out.unchanged) {
+    if let Some(b) = &budgeted {
+        if b.result.error > b.max_error {
+            return Err(RequestError::value(format!(
+                "even the exact rules' result has a relative output error of {:.3e} (fixed-point rounding), above --max-error {}",
+                b.result.error, b.max_error
+            )));
+        }
+    } else if let (Some(budget), false) = (&budget, out.unchanged) {
         budget.judge(check.as_ref()).map_err(RequestError::value)?;
     }
     let view = report::optimize::View {
@@ -440,9 +478,17 @@ pub fn run_optimize(
         report::profile::json(p, &tree, &view)
     };
     Ok(OptimizeDone {
-        report_json: report::optimize::json(&out, &graph, &rules, &view, check.as_ref())
-            .to_string(),
-        report_text: report::optimize::text(&out, &graph, &rules, &view, check.as_ref()),
+        report_json: {
+            let mut v = report::optimize::json(&out, &graph, &rules, &view, check.as_ref());
+            if let Some(b) = &budgeted {
+                v["budget"] = serde_json::to_value(b).map_err(value_err)?;
+            }
+            v.to_string()
+        },
+        report_text: report::optimize::text(&out, &graph, &rules, &view, check.as_ref())
+            + &budgeted
+                .as_ref()
+                .map_or(String::new(), optimize::budget::text),
         onnx: frontend::onnx::export_bytes(&out.graph).map_err(value_err)?,
         before_json: side(&out.before),
         after_json: side(&out.after),

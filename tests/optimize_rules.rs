@@ -532,6 +532,56 @@ fn cases() -> Vec<Case> {
             "x:s:2x3",
             &["(tanh x)"],
         ),
+        case(
+            "relu-to-identity",
+            "x:s:2x3",
+            &[(
+                "(relu x)",
+                "x",
+            )],
+            "x:s:2x3",
+            &["(leaky_relu x)"],
+        ),
+        case(
+            "gelu-to-puma",
+            "x:s:2x3",
+            &[(
+                "(gelu x)",
+                "(add (add (mul (clip[min=0, max=1] (mul (sub x 3) 65536)) x) (mul (sub (clip[min=0, max=1] (mul (add x 4) 65536)) (clip[min=0, max=1] (mul (add x 1.95) 65536))) (add (add (mul (mul (square x) x) -0.011034134030615728) (mul (square x) -0.11807612951181953)) (add (mul x -0.42226581151983866) -0.5054031199708174)))) (mul (sub (clip[min=0, max=1] (mul (add x 1.95) 65536)) (clip[min=0, max=1] (mul (sub x 3) 65536))) (add (add (add (mul (mul (square (square x)) (square x)) 0.0018067462606141187) (mul (square (square x)) -0.037688200365904236)) (mul (square x) 0.3603292692789629)) (add (mul x 0.5) 0.008526321541038084))))",
+            )],
+            "x:s:2x3",
+            &["(sigmoid x)"],
+        ),
+        case(
+            "softmax-to-puma",
+            "x:s:2x3",
+            &[(
+                "(softmax x)",
+                "(div (mul (square (square (square (square (square (square (square (square (add (mul (sub x (reduce_max[axes=[-1], keepdims=true] x)) 0.00390625) 1))))))))) (clip[min=0, max=1] (mul (add (sub x (reduce_max[axes=[-1], keepdims=true] x)) 14) 65536))) (reduce_sum[axes=[-1], keepdims=true] (mul (square (square (square (square (square (square (square (square (add (mul (sub x (reduce_max[axes=[-1], keepdims=true] x)) 0.00390625) 1))))))))) (clip[min=0, max=1] (mul (add (sub x (reduce_max[axes=[-1], keepdims=true] x)) 14) 65536)))))",
+            )],
+            "x:s:2x3",
+            &["(log_softmax x)"],
+        ),
+        case(
+            "exp-to-limit",
+            "x:s:2x3",
+            &[(
+                "(exp x)",
+                "(square (square (square (square (square (square (square (square (add (mul x 0.00390625) 1)))))))))",
+            )],
+            "x:s:2x3",
+            &["(log x)"],
+        ),
+        case(
+            "reciprocal-to-newton",
+            "x:s:2x3",
+            &[(
+                "(reciprocal x)",
+                "(mul (mul (mul (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003) (sub 2 (mul x (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003)))) (sub 2 (mul x (mul (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003) (sub 2 (mul x (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003))))))) (sub 2 (mul x (mul (mul (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003) (sub 2 (mul x (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003)))) (sub 2 (mul x (mul (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003) (sub 2 (mul x (add (mul (square (square (square (square (square (square (square (square (add (mul x -0.00390625) 1.001953125))))))))) 3) 0.003))))))))))",
+            )],
+            "x:s:2x3",
+            &["(sqrt x)"],
+        ),
     ];
     v.extend(both(
         case(

@@ -484,9 +484,10 @@ def optimize(
 ) -> OptimizeResult:
     """Finds the cheapest equivalent graph by e-graph rewriting, as ``hawkeye optimize`` does,
     and checks it against the input on ``samples`` random inputs (0 skips the check). With
-    ``allow_approx``, approximate rules apply too, and a result whose measured output error
-    exceeds ``max_error`` (relative to the largest output; default 0.01) raises
-    ``HawkeyeValueError`` unless ``force``.
+    ``allow_approx``, approximate rules apply too, chosen per place so that the measured output
+    error stays within ``max_error`` (relative to the largest output; default 0.01; the
+    decisions are in ``report["budget"]``); ``force`` takes every approximation instead and
+    returns the result whatever its error.
 
     >>> import hawkeye_mpc as h
     >>> r = h.optimize("lenet5", "spu-semi2k", weights="public")

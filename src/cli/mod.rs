@@ -7,6 +7,7 @@ pub mod diff;
 pub mod framework;
 pub mod output;
 pub mod profile;
+pub mod rules;
 
 use clap::ValueEnum;
 use hawkeye_mpc::report::numbers::Units;

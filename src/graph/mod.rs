@@ -236,6 +236,11 @@ impl Graph {
         &self.dag[id]
     }
 
+    /// Moves node `id` into module `module` (a dotted path; empty for the top level).
+    pub fn set_module(&mut self, id: NodeId, module: impl Into<String>) {
+        self.dag[id].module = module.into();
+    }
+
     pub fn find(&self, name: &str) -> Option<NodeId> {
         self.by_name.get(name).copied()
     }

@@ -13,6 +13,10 @@
 //! - [`extract`]: DAG-cost extraction (greedy, and an exact ILP);
 //! - [`convert`]: graph to e-graph and back;
 //! - [`batch`]: sibling non-linear layers batched into one call (after extraction);
+//! - [`places`]: which rules run and where (`--rules-only`, `--exclude-rules`, `--modules`,
+//!   approximation sites);
+//! - [`budget`]: the cheapest result within an output-error budget, approximations chosen
+//!   per place;
 //! - [`provenance`]: which e-nodes an approximate rule is at the origin of;
 //! - [`soundness`]: every rule checked against the reference interpreter on random instances;
 //! - [`verify`]: a result run against its input with the reference interpreter;
@@ -70,12 +74,15 @@
 
 pub mod analysis;
 pub mod batch;
+pub mod budget;
 pub mod convert;
 pub mod cost;
 pub mod error_budget;
+pub mod error_metric;
 pub mod extract;
 pub mod language;
 pub mod loadable;
+pub mod places;
 pub mod provenance;
 pub mod rules;
 pub mod runner;

@@ -7,9 +7,11 @@ use super::{AttrSpec, Pat, RuleClass};
 use crate::graph::{infer_value, ElemKind, Op, ValueInfo, Visibility};
 use crate::optimize::analysis::{EGraph, Home, TensorAnalysis};
 use crate::optimize::language::{has_attributes, plain_op, Attrs, Real, TensorNode, TensorOp};
+use crate::optimize::places::Places;
 use crate::optimize::provenance;
 use egg::{Applier, Id, PatternAst, SearchMatches, Subst, Symbol, Var};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The right-hand side of a compiled rule.
 #[derive(Debug, Clone)]
@@ -22,6 +24,8 @@ pub struct RuleApplier {
     pub lhs: Vec<(Option<String>, Pat)>,
     pub conditions: Vec<Expr>,
     pub vars: HashMap<String, Var>,
+    /// Where the rule may apply (`--modules`, the error budget's sites); everywhere if `None`.
+    pub places: Option<Arc<Places>>,
 }
 
 /// One match seen by expressions.
@@ -249,6 +253,12 @@ fn add_planned_root(
 impl RuleApplier {
     /// Applies the rule to one match; returns the e-classes it changed.
     fn apply_match(&self, egraph: &mut EGraph, eclass: Id, subst: &Subst) -> Vec<Id> {
+        if let Some(places) = &self.places {
+            let home = egraph[egraph.find(eclass)].data.home;
+            if !places.allows(self.name.as_str(), self.class == RuleClass::Approx, home) {
+                return Vec::new();
+            }
+        }
         let plans = match self.plan_match(egraph, eclass, subst) {
             Ok(Some(plans)) => plans,
             Ok(None) => return Vec::new(),

@@ -50,12 +50,14 @@ pub use parse::RuleDef;
 
 use super::analysis::{EGraph, TensorAnalysis};
 use super::language::{has_attributes, Real, TensorNode, TensorOp};
+use super::places::Places;
 use crate::graph::Op;
 use egg::{ENodeOrVar, Id, Pattern, PatternAst, RecExpr, Rewrite, Subst, Var};
 use expr::{BinOp, Expr};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 use thiserror::Error;
 
 /// A broken rule file: the file, the line and the reason.
@@ -213,7 +215,7 @@ impl RuleSet {
                     line,
                     reason,
                 })?;
-                let (rewrite, applier) = compile(&d).map_err(|reason| RuleError {
+                let (rewrite, applier) = compile(&d, None).map_err(|reason| RuleError {
                     file: file.to_string(),
                     line: d.line,
                     reason: format!("rule '{}': {reason}", d.name),
@@ -261,6 +263,35 @@ impl RuleSet {
             .filter(|(info, _)| names.contains(&info.name.as_str()))
             .unzip();
         RuleSet { rules, compiled }
+    }
+
+    /// The rules named in `names`, in their loaded order.
+    pub fn subset(&self, names: &[&str]) -> RuleSet {
+        self.recompiled(|r| names.contains(&r.name.as_str()), None)
+    }
+
+    /// The same rules, applying only where `places` allows (see [`Places`]).
+    pub fn restricted(&self, places: &Places) -> RuleSet {
+        self.recompiled(|_| true, Some(Arc::new(places.clone())))
+    }
+
+    /// The rules `keep` selects, compiled again with `places` in their appliers.
+    fn recompiled(&self, keep: impl Fn(&RuleInfo) -> bool, places: Option<Arc<Places>>) -> RuleSet {
+        let mut out = RuleSet::empty();
+        for (info, c) in self.rules.iter().zip(&self.compiled) {
+            if !keep(info) {
+                continue;
+            }
+            let (rewrite, applier) =
+                compile(&c.def, places.clone()).expect("a loaded rule compiles again");
+            out.rules.push(info.clone());
+            out.compiled.push(Compiled {
+                rewrite,
+                applier,
+                def: c.def.clone(),
+            });
+        }
+        out
     }
 
     pub fn info(&self, name: &str) -> Option<&RuleInfo> {
@@ -509,7 +540,10 @@ fn compile_lhs(
 }
 
 /// Checks a rule and compiles it into an egg rewrite (and a copy of its applier).
-fn compile(def: &RuleDef) -> Result<(Rewrite<TensorNode, TensorAnalysis>, RuleApplier), String> {
+fn compile(
+    def: &RuleDef,
+    places: Option<Arc<Places>>,
+) -> Result<(Rewrite<TensorNode, TensorAnalysis>, RuleApplier), String> {
     let multi = def.lhs.len() > 1;
     let mut bound = Bound::new();
     for (root, p) in &def.lhs {
@@ -573,6 +607,7 @@ fn compile(def: &RuleDef) -> Result<(Rewrite<TensorNode, TensorAnalysis>, RuleAp
         lhs: def.lhs.clone(),
         conditions,
         vars,
+        places,
     };
     let rewrite = match applier_and_searcher {
         Ok(pattern) => Rewrite::new(def.name.clone(), pattern, applier.clone()),
