@@ -97,8 +97,8 @@ where
 }
 
 /// Pairs a stretch of `a` with one of `b` in order: each layer of `a` with the first layer of
-/// `b` after the last pair that has its `partner` key.
-fn pair_stretch<'a, P: Hash + Eq>(
+/// `b` after the last pair that has its `partner` key (linear time).
+pub fn pair_stretch<'a, P: Hash + Eq>(
     a: &'a [LayerRow],
     b: &'a [LayerRow],
     partner: &impl Fn(&LayerRow) -> P,

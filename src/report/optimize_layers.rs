@@ -4,13 +4,17 @@
 //! `removed` and the convolution it went into `changed`, layers that rules merged are
 //! `merged`, new layers `added`.
 
-use super::diff::{align_by, Pair};
+use super::diff::{align_by, pair_stretch, Pair};
 use super::layers::{rows, LayerRow};
 use crate::graph::Graph;
 use crate::optimize::Optimized;
 use serde::Serialize;
 use similar::Algorithm;
 use std::fmt;
+
+/// Layers (input and result together) up to which they are aligned by a text diff; larger
+/// graphs are paired by module path in order.
+const DIFF_ROWS: usize = 20_000;
 
 /// What the optimizer did to a layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,17 +76,26 @@ fn merges(rule: &str) -> bool {
 /// The layers of `input` (the graph `o.before` profiles) and of the result that differ, in
 /// execution order. Layers are aligned by their sequence of (module path, type), diffed like
 /// text (module paths are unique per layer, so with Patience); in a stretch that differs, a
-/// layer is paired with the result's layer of the same module path.
+/// layer is paired with the result's layer of the same module path. Above [`DIFF_ROWS`] layers,
+/// layers are paired by module path in order only.
 pub fn changes(input: &Graph, o: &Optimized) -> Vec<LayerChange> {
     let before = rows(input, &o.before);
     let after = rows(&o.graph, &o.after);
-    let pairs = align_by(
-        &before,
-        &after,
-        Algorithm::Patience,
-        |r| (r.path.clone(), r.kind.clone()),
-        |r| r.path.clone(),
-    );
+    let pairs = if before.len() + after.len() <= DIFF_ROWS {
+        align_by(
+            &before,
+            &after,
+            Algorithm::Patience,
+            |r| (r.path.clone(), r.kind.clone()),
+            |r| r.path.clone(),
+        )
+    } else {
+        // The diff's unmatched stretches cost quadratic time (a graph whose every layer was
+        // merged is one stretch): pair by module path in order, in linear time.
+        let mut pairs = Vec::new();
+        pair_stretch(&before, &after, &|r: &LayerRow| r.path.clone(), &mut pairs);
+        pairs
+    };
     pairs
         .iter()
         .filter_map(|p| change(o, p))
