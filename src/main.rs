@@ -301,7 +301,9 @@ struct TrainArgs {
     loss: LossArg,
     /// Optimizer (momentum: SGD with momentum 0.9 and weight decay 5e-4; adam, adamw:
     /// PyTorch's form at step 1, p - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), a square
-    /// root and a secret division per parameter; not optax's m_hat / (sqrt(v_hat) + eps)).
+    /// root and a secret division per parameter; adam-optax: optax's form at step 1,
+    /// p - lr m_hat / (sqrt(v_hat) + eps) with eps 1e-8, which SPU's compiler runs as
+    /// p - lr m_hat rsqrt(v_hat + eps), an inverse square root and a product).
     #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd, requires = "train")]
     optimizer: OptimizerArg,
     /// Learning rate.
@@ -337,6 +339,7 @@ enum OptimizerArg {
     Momentum,
     Adam,
     Adamw,
+    AdamOptax,
 }
 
 impl TrainArgs {
@@ -369,6 +372,7 @@ impl TrainArgs {
                 OptimizerArg::Momentum => "momentum",
                 OptimizerArg::Adam => "adam",
                 OptimizerArg::Adamw => "adamw",
+                OptimizerArg::AdamOptax => "adam-optax",
             }
             .to_string(),
             lr: self.lr,

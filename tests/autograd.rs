@@ -93,6 +93,7 @@ fn training_steps_survive_the_json_format() {
             eager: true,
             fused_batchnorm: true,
             gelu_tanh_ops: true,
+            ..Training::default()
         },
         ..TrainOptions::default()
     };
@@ -118,6 +119,7 @@ fn framework_styles_change_only_what_they_say() {
                 eager: true,
                 fused_batchnorm: true,
                 gelu_tanh_ops: true,
+                ..Training::default()
             },
             ..TrainOptions::default()
         },

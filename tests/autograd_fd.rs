@@ -378,7 +378,7 @@ proptest! {
         let s = if rank == 3 { vec![2, h, w] } else { vec![1, 2, h, w] };
         let x = c.input(s, Dist::Distinct);
         let op = if max {
-            Op::MaxPool2d { kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: pad, dilation: [dilation.0, dilation.1], ceil_mode }
+            Op::MaxPool2d { kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: pad, dilation: [dilation.0, dilation.1], ceil_mode, argmax: false }
         } else {
             Op::AvgPool2d { kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: pad, ceil_mode, count_include_pad }
         };
@@ -546,6 +546,7 @@ fn check_train_step(forward: Graph, loss: Loss, batch_stats: bool, seed: u64) {
         eager: true,
         fused_batchnorm: true,
         gelu_tanh_ops: true,
+        ..Training::default()
     };
     check_train_step_as(forward, loss, batch_stats, crypten, seed);
 }

@@ -312,6 +312,7 @@ fn reference_figures_are_reproduced() {
             padding: [0; 4],
             dilation: [1, 1],
             ceil_mode: false,
+            argmax: false,
         };
         bytes(&one_op(op, &[shape], &[]))
     };

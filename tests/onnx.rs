@@ -546,6 +546,7 @@ fn kitchen_sink() -> Graph {
                 padding: [0; 4],
                 dilation: [1, 1],
                 ceil_mode: true,
+                argmax: false,
             },
             &[lr],
         )

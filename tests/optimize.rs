@@ -128,6 +128,7 @@ fn extraction_pays_shared_subgraphs_once() {
         padding: [0; 4],
         dilation: [1, 1],
         ceil_mode: false,
+        argmax: false,
     };
     let p = g.add("pool", "pool", pool, &[r]).unwrap();
     g.set_outputs(vec![s, p]);

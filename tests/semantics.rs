@@ -98,7 +98,7 @@ proptest! {
             .add_source("x", "", Op::Input, ValueInfo::new(vec![c, 4, 4], ElemKind::Real, Visibility::Secret))
             .unwrap();
         let op = if max {
-            Op::MaxPool2d { kernel: [2, 2], stride: [2, 2], padding: [0; 4], dilation: [1, 1], ceil_mode: false }
+            Op::MaxPool2d { kernel: [2, 2], stride: [2, 2], padding: [0; 4], dilation: [1, 1], ceil_mode: false, argmax: false }
         } else {
             Op::AvgPool2d { kernel: [2, 2], stride: [2, 2], padding: [0; 4], ceil_mode: false, count_include_pad: true }
         };

@@ -120,6 +120,7 @@ fn all_ops() -> Vec<(Op, Vec<Vec<usize>>)> {
                 padding: [1; 4],
                 dilation: [1, 1],
                 ceil_mode: false,
+                argmax: false,
             },
             vec![x4.clone()],
         ),
@@ -398,6 +399,7 @@ fn derived_semi2k_closed_forms() {
             padding: [0; 4],
             dilation: [1, 1],
             ceil_mode: false,
+            argmax: false,
         },
         &[(vec![1, 2, 9, 9], Visibility::Secret)],
     );

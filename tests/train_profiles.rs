@@ -9,7 +9,7 @@ use hawkeye_mpc::graph::Phase;
 use hawkeye_mpc::profile::Profile;
 use hawkeye_mpc::zoo::{self, ZooOptions, MODELS};
 
-const OPTIMIZERS: &[&str] = &["sgd", "momentum", "adam", "adamw"];
+const OPTIMIZERS: &[&str] = &["sgd", "momentum", "adam", "adamw", "adam-optax"];
 
 fn update_bits(name: &str, model: &CostModel, optimizer: &str) -> f64 {
     let g = zoo::build(name, &ZooOptions::default()).unwrap().unwrap();

@@ -9,6 +9,12 @@
 //!   `v = b2 v + (1 - b2) g' g'`, `p - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)` with
 //!   `bc_i = 1 - b_i^t`: a square root and a secret division per parameter.
 //! - AdamW: decoupled weight decay `p (1 - lr wd)`, then Adam without it.
+//! - Adam as optax writes it (`optax.adam`, step `t`, the step count public):
+//!   `m_hat = m / bc1`, `v_hat = v / bc2`, `p - lr m_hat / (sqrt(v_hat) + eps)`, with the
+//!   same moments. A compiler that rewrites `y / (sqrt(x) + eps)` for an `eps` below
+//!   float32's epsilon (SPU's `optimize-sqrt-plus-eps` and `rewrite-div-sqrt-pattern` passes,
+//!   on by default; `Training::rsqrt_rewrite`) runs `p - lr m_hat rsqrt(v_hat + eps')`
+//!   instead: one inverse square root and one product, no division.
 //!
 //! Optimizer state (momentum buffers, moments) is a parameter of role `optimizer_state`
 //! (with the weights' visibility); its new value is a graph output.
@@ -45,6 +51,13 @@ pub enum Optimizer {
         weight_decay: f64,
         step: u32,
     },
+    /// Adam as optax writes it (no weight decay).
+    AdamOptax {
+        lr: f64,
+        betas: (f64, f64),
+        eps: f64,
+        step: u32,
+    },
 }
 
 impl Default for Optimizer {
@@ -54,9 +67,9 @@ impl Default for Optimizer {
 }
 
 impl Optimizer {
-    /// The optimizer `name` (`sgd`, `momentum`, `adam`, `adamw`) with PyTorch's defaults
-    /// (momentum 0.9 and weight decay 5e-4 for `momentum`, the usual ImageNet recipe) and
-    /// learning rate `lr`.
+    /// The optimizer `name` (`sgd`, `momentum`, `adam`, `adamw`, `adam-optax`) with PyTorch's
+    /// defaults (optax's for `adam-optax`; momentum 0.9 and weight decay 5e-4 for `momentum`,
+    /// the usual ImageNet recipe) and learning rate `lr`.
     pub fn named(name: &str, lr: f64) -> Result<Optimizer, String> {
         match name.to_ascii_lowercase().as_str() {
             "sgd" => Ok(Optimizer::Sgd { lr }),
@@ -79,8 +92,14 @@ impl Optimizer {
                 weight_decay: 0.01,
                 step: 1,
             }),
+            "adam-optax" => Ok(Optimizer::AdamOptax {
+                lr,
+                betas: (0.9, 0.999),
+                eps: 1e-8,
+                step: 1,
+            }),
             _ => Err(format!(
-                "unknown optimizer '{name}' (sgd, momentum, adam, adamw)"
+                "unknown optimizer '{name}' (sgd, momentum, adam, adamw, adam-optax)"
             )),
         }
     }
@@ -91,6 +110,7 @@ impl Optimizer {
             Optimizer::Momentum { .. } => "momentum",
             Optimizer::Adam { .. } => "adam",
             Optimizer::AdamW { .. } => "adamw",
+            Optimizer::AdamOptax { .. } => "adam-optax",
         }
     }
 
@@ -100,6 +120,7 @@ impl Optimizer {
             Optimizer::Sgd { .. } => &[],
             Optimizer::Momentum { .. } => &["momentum_buffer"],
             Optimizer::Adam { .. } | Optimizer::AdamW { .. } => &["exp_avg", "exp_avg_sq"],
+            Optimizer::AdamOptax { .. } => &["mu", "nu"],
         }
     }
 }
@@ -110,12 +131,15 @@ impl fmt::Display for Optimizer {
     }
 }
 
-/// The new value of parameter `p` and of its optimizer state, given its gradient `g`.
+/// The new value of parameter `p` and of its optimizer state, given its gradient `g`;
+/// `rsqrt_rewrite`: the compiler turns `y / (sqrt(x) + eps)` with a tiny `eps` into
+/// `y * rsqrt(x + eps)`.
 pub(crate) fn step(
     e: &mut Emitter,
     opt: &Optimizer,
     p: NodeId,
     g: NodeId,
+    rsqrt_rewrite: bool,
 ) -> Result<(NodeId, Vec<NodeId>), AutogradError> {
     let value = e.value(p).clone();
     let mut state = |e: &mut Emitter, what: &str| {
@@ -168,7 +192,71 @@ pub(crate) fn step(
             };
             adam(e, p, g, lr, betas, eps, step, &mut state)
         }
+        Optimizer::AdamOptax {
+            lr,
+            betas,
+            eps,
+            step,
+        } => adam_optax(e, p, g, lr, betas, eps, step, rsqrt_rewrite, &mut state),
     }
+}
+
+/// Below this `eps`, SPU's compiler rewrites `sqrt(x) + eps` into `sqrt(x + eps)`
+/// (float32's machine epsilon: `optimize_sqrt_plus_eps.cc` `isSmallerThanEps`).
+const SQRT_PLUS_EPS_LIMIT: f64 = f32::EPSILON as f64;
+
+/// The moments of Adam at step `t`: `(m, v, bc1, bc2)`.
+fn moments(
+    e: &mut Emitter,
+    g: NodeId,
+    (b1, b2): (f64, f64),
+    step: u32,
+    names: [&str; 2],
+    state: &mut impl FnMut(&mut Emitter, &str) -> Result<NodeId, AutogradError>,
+) -> Result<(NodeId, NodeId, f64, f64), AutogradError> {
+    let t = step.max(1) as i32;
+    let (bc1, bc2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+    let m = state(e, names[0])?;
+    let v = state(e, names[1])?;
+    let m1 = e.scale(m, b1)?;
+    let m2 = e.scale(g, 1.0 - b1)?;
+    let m = e.add(m1, m2)?;
+    let v1 = e.scale(v, b2)?;
+    let gg = e.mul(g, g)?;
+    let v2 = e.scale(gg, 1.0 - b2)?;
+    let v = e.add(v1, v2)?;
+    Ok((m, v, bc1, bc2))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn adam_optax(
+    e: &mut Emitter,
+    p: NodeId,
+    g: NodeId,
+    lr: f64,
+    betas: (f64, f64),
+    eps: f64,
+    step: u32,
+    rsqrt_rewrite: bool,
+    state: &mut impl FnMut(&mut Emitter, &str) -> Result<NodeId, AutogradError>,
+) -> Result<(NodeId, Vec<NodeId>), AutogradError> {
+    let (m, v, bc1, bc2) = moments(e, g, betas, step, ["mu", "nu"], state)?;
+    let m_hat = e.scale(m, 1.0 / bc1)?;
+    let v_hat = e.scale(v, 1.0 / bc2)?;
+    let rewrite = rsqrt_rewrite && eps < SQRT_PLUS_EPS_LIMIT;
+    let eps = e.scalar(eps)?;
+    let q = if rewrite {
+        // the compiler adds its fixed-point epsilon instead of eps: the same public addition
+        let shifted = e.add(v_hat, eps)?;
+        let r = e.op(Op::Rsqrt, &[shifted])?;
+        e.mul(m_hat, r)?
+    } else {
+        let s = e.op(Op::Sqrt, &[v_hat])?;
+        let denom = e.add(s, eps)?;
+        e.div(m_hat, denom)?
+    };
+    let d = e.scale(q, lr)?;
+    Ok((e.sub(p, d)?, vec![m, v]))
 }
 
 /// `g + wd p` (L2 weight decay folded into the gradient).
@@ -186,22 +274,12 @@ fn adam(
     p: NodeId,
     g: NodeId,
     lr: f64,
-    (b1, b2): (f64, f64),
+    betas: (f64, f64),
     eps: f64,
     step: u32,
     state: &mut impl FnMut(&mut Emitter, &str) -> Result<NodeId, AutogradError>,
 ) -> Result<(NodeId, Vec<NodeId>), AutogradError> {
-    let t = step.max(1) as i32;
-    let (bc1, bc2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
-    let m = state(e, "exp_avg")?;
-    let v = state(e, "exp_avg_sq")?;
-    let m1 = e.scale(m, b1)?;
-    let m2 = e.scale(g, 1.0 - b1)?;
-    let m = e.add(m1, m2)?;
-    let v1 = e.scale(v, b2)?;
-    let gg = e.mul(g, g)?;
-    let v2 = e.scale(gg, 1.0 - b2)?;
-    let v = e.add(v1, v2)?;
+    let (m, v, bc1, bc2) = moments(e, g, betas, step, ["exp_avg", "exp_avg_sq"], state)?;
     let s = e.op(Op::Sqrt, &[v])?;
     let s = e.scale(s, 1.0 / bc2.sqrt())?;
     let eps = e.scalar(eps)?;

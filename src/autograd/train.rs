@@ -30,18 +30,26 @@ pub struct Training {
     /// GELU written from tensor ops in its tanh form (CrypTen's models), differentiated op by
     /// op, instead of one op with its own backward (`gelu_grad`, jax's).
     pub gelu_tanh_ops: bool,
+    /// A compiled step runs a max pool whose gradient is needed as an argmax pool, paired
+    /// with that gradient (SPU's compiler: `pphlo.argmax` and `pphlo.maxpool_scatter`).
+    pub argmax_pool: bool,
+    /// The compiler rewrites `y / (sqrt(x) + eps)` with `eps` below float32's epsilon into
+    /// `y * rsqrt(x + eps)` (SPU's default passes), which optax's Adam meets.
+    pub rsqrt_rewrite: bool,
 }
 
 impl Training {
     /// The training behaviour a cost model states (`[training]`).
     pub fn of(model: &crate::cost::CostModel) -> Training {
-        use crate::cost::{AutogradStyle, BatchNormStyle, GeluStyle};
+        use crate::cost::{AutogradStyle, BatchNormStyle, GeluStyle, MaxPoolStyle, SqrtPlusEps};
         Training {
             seed: model.training.loss_seed,
             eager: model.training.autograd == AutogradStyle::Eager,
             fused_batchnorm: model.training.batchnorm == BatchNormStyle::Fused,
             // a model that prices GELU through the erf form keeps it one op
             gelu_tanh_ops: model.training.gelu == GeluStyle::TensorOps,
+            argmax_pool: model.training.max_pool == MaxPoolStyle::Argmax,
+            rsqrt_rewrite: model.training.sqrt_plus_eps == SqrtPlusEps::Rsqrt,
         }
     }
 }
@@ -53,6 +61,8 @@ impl Default for Training {
             eager: false,
             fused_batchnorm: false,
             gelu_tanh_ops: false,
+            argmax_pool: false,
+            rsqrt_rewrite: false,
         }
     }
 }
@@ -154,7 +164,13 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
             Some(t) => e.op(Op::GradThreshold { threshold: t }, &[grad])?,
             None => grad,
         };
-        let (np, state) = optim::step(&mut e, &options.optimizer, p, grad)?;
+        let (np, state) = optim::step(
+            &mut e,
+            &options.optimizer,
+            p,
+            grad,
+            options.training.rsqrt_rewrite,
+        )?;
         new_params.push(np);
         new_state.extend(state);
     }
@@ -166,13 +182,14 @@ pub fn train_step(forward: &Graph, options: &TrainOptions) -> Result<Graph, Auto
     if eager {
         Ok(g)
     } else {
-        prune(&g)
+        prune(&g, options.training.argmax_pool)
     }
 }
 
 /// The graph without the nodes its outputs do not need (a compiler's dead-code
-/// elimination).
-fn prune(g: &Graph) -> Result<Graph, AutogradError> {
+/// elimination); with `argmax_pool`, every max pool whose gradient is computed is the argmax
+/// pool that gradient scatters with.
+fn prune(g: &Graph, argmax_pool: bool) -> Result<Graph, AutogradError> {
     let ids: Vec<NodeId> = g.node_ids().collect();
     let mut live = vec![false; ids.len()];
     for &o in g.outputs() {
@@ -185,11 +202,46 @@ fn prune(g: &Graph) -> Result<Graph, AutogradError> {
             }
         }
     }
+    // the pools' inputs and attributes that a live gradient scatters into
+    let scattered: Vec<(NodeId, Op)> = ids
+        .iter()
+        .filter(|id| argmax_pool && live[id.index()])
+        .filter_map(|&id| match &g.node(id).op {
+            Op::MaxPool2dGrad {
+                kernel,
+                stride,
+                padding,
+                dilation,
+                ceil_mode,
+            } => Some((
+                g.inputs(id)[1],
+                Op::MaxPool2d {
+                    kernel: *kernel,
+                    stride: *stride,
+                    padding: *padding,
+                    dilation: *dilation,
+                    ceil_mode: *ceil_mode,
+                    argmax: false,
+                },
+            )),
+            _ => None,
+        })
+        .collect();
     let mut out = Graph::new(g.name.clone());
     let mut map: HashMap<NodeId, NodeId> = HashMap::new();
     for &id in ids.iter().filter(|id| live[id.index()]) {
         let node = g.node(id);
         out.set_phase(node.phase);
+        let op = match &node.op {
+            Op::MaxPool2d { .. } if scattered.contains(&(g.inputs(id)[0], node.op.clone())) => {
+                let mut op = node.op.clone();
+                if let Op::MaxPool2d { argmax, .. } = &mut op {
+                    *argmax = true;
+                }
+                op
+            }
+            op => op.clone(),
+        };
         let new = if node.op.is_source() {
             out.add_source(
                 node.name.clone(),
@@ -199,12 +251,7 @@ fn prune(g: &Graph) -> Result<Graph, AutogradError> {
             )?
         } else {
             let ins: Vec<NodeId> = g.inputs(id).iter().map(|i| map[i]).collect();
-            out.add(
-                node.name.clone(),
-                node.module.clone(),
-                node.op.clone(),
-                &ins,
-            )?
+            out.add(node.name.clone(), node.module.clone(), op, &ins)?
         };
         map.insert(id, new);
     }
@@ -214,8 +261,8 @@ fn prune(g: &Graph) -> Result<Graph, AutogradError> {
 }
 
 /// Copies the forward graph into `g`, with batch normalization (batch statistics when
-/// `batch_stats`), layer normalization and, where the framework writes them so, GELU and
-/// softmax as forward ops. Returns the node map; adds to `stop_gradient` the nodes the
+/// `batch_stats`), layer normalization and, where the framework writes them so, GELU,
+/// softmax and dropout as forward ops. Returns the node map; adds to `stop_gradient` the nodes the
 /// framework uses as constants.
 fn replay(
     forward: &Graph,
@@ -260,6 +307,13 @@ fn replay(
                 )?,
                 Op::Gelu { approximate: true } if options.training.gelu_tanh_ops => {
                     decompose::gelu_tanh(&mut e, ins[0])?
+                }
+                // flax's dropout under jax: select(mask, x / keep, 0) with a public mask (a
+                // PRNG key the program holds): the scaling, then the mask (local). CrypTen's
+                // is one function (a public product both ways), kept as the op.
+                Op::Dropout { p } if !options.training.eager && p > 0.0 => {
+                    let scaled = e.scale(ins[0], 1.0 / (1.0 - p))?;
+                    e.op(Op::Dropout { p }, &[scaled])?
                 }
                 // jax 0.4.34's softmax is its tensor ops (no custom derivative by default)
                 Op::Softmax { axis } if !options.training.eager => {

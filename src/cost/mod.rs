@@ -19,7 +19,8 @@ mod vars;
 pub use formula::{Formula, Vars};
 pub use lowering::{lower_op, Lowered};
 pub use model::{
-    AutogradStyle, BatchNormStyle, CostModel, CostModelError, GeluStyle, TrainingSpec,
+    AutogradStyle, BatchNormStyle, CostModel, CostModelError, GeluStyle, MaxPoolStyle, SqrtPlusEps,
+    TrainingSpec,
 };
 pub use tree::{Cost, CostKind, CostNode};
 pub use vars::{op_vars, var_names};

@@ -32,7 +32,14 @@
 //! `update_parameters(grad_threshold=100)`, applied when a training profile asks for it);
 //! `gelu` (`function`, the default: one op with its backward op `gelu_grad`, as jax's;
 //! `tensor_ops`: the tanh form written from tensor ops and differentiated op by op, as the
-//! CrypTen models write it).
+//! CrypTen models write it); `max_pool` (`window`, the default: the forward pool is the
+//! inference pool and `max_pool2d_grad` finds each window's maximum again; `argmax`: a
+//! compiled step runs a max pool whose gradient is needed as an argmax pool, each window's
+//! maximum with its one-hot position, and the gradient scatters with it, as SPU's compiler
+//! pairs `reduce_window` and `select_and_scatter` into `pphlo.argmax` and
+//! `pphlo.maxpool_scatter`: the forward op has `argmax = 1`); `sqrt_plus_eps` (`as_written`,
+//! the default; `rsqrt`: the compiler turns `y / (sqrt(x) + eps)` with `eps` below
+//! float32's epsilon into `y * rsqrt(x + eps)`, as SPU's default passes do to optax's Adam).
 //! Backward ops (`relu_grad`, `conv2d_grad_weight` ...) are ops like the others: a model
 //! lowers them in `[ops.*]`; those it does not lower are costed as their textbook
 //! composition of forward ops (`cost::fallback`).
@@ -113,6 +120,33 @@ pub struct TrainingSpec {
     pub grad_threshold: Option<f64>,
     #[serde(default)]
     pub gelu: GeluStyle,
+    #[serde(default)]
+    pub max_pool: MaxPoolStyle,
+    #[serde(default)]
+    pub sqrt_plus_eps: SqrtPlusEps,
+}
+
+/// What a compiler makes of `y / (sqrt(x) + eps)` with a tiny `eps`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SqrtPlusEps {
+    /// Runs it as written: a square root and a division.
+    #[default]
+    AsWritten,
+    /// `y * rsqrt(x + eps)` (SPU's `optimize-sqrt-plus-eps` and `rewrite-div-sqrt-pattern`).
+    Rsqrt,
+}
+
+/// How a compiled training step runs a max pool whose gradient is needed.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MaxPoolStyle {
+    /// The inference pool; the gradient op finds the maxima itself.
+    #[default]
+    Window,
+    /// An argmax pool (the maxima and their one-hot positions) whose positions the gradient
+    /// scatters with (SPU: `pphlo.argmax`, `pphlo.maxpool_scatter`).
+    Argmax,
 }
 
 /// How a framework computes GELU in training.
@@ -164,6 +198,8 @@ impl Default for TrainingSpec {
             batchnorm: BatchNormStyle::Decomposed,
             grad_threshold: None,
             gelu: GeluStyle::Function,
+            max_pool: MaxPoolStyle::Window,
+            sqrt_plus_eps: SqrtPlusEps::AsWritten,
         }
     }
 }

@@ -10,7 +10,7 @@
 //! | mat_mul | batch (broadcast batch count), m, k, n, a, b (operand elements, unbroadcast) |
 //! | add, sub, mul, div, max, min | a, b (operand elements, unbroadcast) |
 //! | softmax, log_softmax, arg_max, reduce_*, global_avg_pool, adaptive_avg_pool2d, cross_entropy | rows, len (elements per row) |
-//! | max_pool2d, avg_pool2d | kh, kw, windows, channels (N*C), h, w, ho, wo, stride_h, stride_w |
+//! | max_pool2d, avg_pool2d | kh, kw, windows, channels (N*C), h, w, ho, wo, stride_h, stride_w; max_pool2d also argmax (1 for the argmax pool of a training step, see `Op::MaxPool2d`) |
 //! | batch_norm, batch_norm_normalize(_grad) | c (channels) |
 //! | layer_norm | rows, len (normalized elements per row), affine (0, 1 or 2 affine inputs), decomposed (1 when written as ReduceMean … Sqrt → Div), square_by_mul (1 when that square is `Mul(d, d)`) |
 //! | clip | min, max (the bounds) |
@@ -49,7 +49,11 @@ pub fn var_names(op_name: &str) -> &'static [&'static str] {
         | "global_avg_pool"
         | "adaptive_avg_pool2d"
         | "cross_entropy" => &["rows", "len"],
-        "max_pool2d" | "avg_pool2d" | "max_pool2d_grad" | "avg_pool2d_grad" => &[
+        "max_pool2d" => &[
+            "kh", "kw", "windows", "channels", "h", "w", "ho", "wo", "stride_h", "stride_w",
+            "argmax",
+        ],
+        "avg_pool2d" | "max_pool2d_grad" | "avg_pool2d_grad" => &[
             "kh", "kw", "windows", "channels", "h", "w", "ho", "wo", "stride_h", "stride_w",
         ],
         "batch_norm" => &["c"],
@@ -69,7 +73,7 @@ pub fn sample_vars(op_name: &str) -> Vars {
         let v = match *name {
             "bias" | "affine" => 1.0,
             "exponent" => 2.0,
-            "approximate" | "decomposed" | "square_by_mul" | "min" => 0.0,
+            "approximate" | "decomposed" | "square_by_mul" | "min" | "argmax" => 0.0,
             "max" => 6.0,
             _ => 4.0,
         };
@@ -165,6 +169,9 @@ pub fn op_vars(op: &Op, inputs: &[&ValueInfo], output: &ValueInfo) -> Vars {
                 ("stride_w", stride[1]),
             ] {
                 v.set(name, f(val));
+            }
+            if let Op::MaxPool2d { argmax, .. } = op {
+                v.set("argmax", f64::from(u8::from(*argmax)));
             }
         }
         Op::BatchNorm { .. } => v.set("c", f(shape(0)[1])),

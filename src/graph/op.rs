@@ -185,6 +185,11 @@ pub enum Op {
         dilation: [usize; 2],
         #[serde(default, skip_serializing_if = "is_false")]
         ceil_mode: bool,
+        /// The pool of a training step whose gradient is needed, run by a compiler that pairs
+        /// it with that gradient (SPU's `pphlo.argmax`: each window's maximum and its one-hot
+        /// position, which `max_pool2d_grad` scatters with). The values are the max pool's.
+        #[serde(default, skip_serializing_if = "is_false")]
+        argmax: bool,
     },
     /// Average pooling over the last two dims. `[x]`.
     AvgPool2d {

@@ -397,6 +397,7 @@ pub fn infer(op: &Op, inputs: &[&ValueInfo]) -> ShapeResult<(Shape, ElemKind)> {
             padding,
             dilation,
             ceil_mode,
+            ..
         } => {
             let x = x.expect("arity checked");
             pool_shape(x, kernel, stride, padding, dilation, *ceil_mode)

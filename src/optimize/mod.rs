@@ -41,7 +41,7 @@
 //!     ValueInfo::new(vec![1, 1, 4, 4], ElemKind::Real, Visibility::Secret)).unwrap();
 //! let r = g.add("act", "act", Op::Relu, &[x]).unwrap();
 //! let pool = Op::MaxPool2d { kernel: [2, 2], stride: [2, 2], padding: [0; 4],
-//!                            dilation: [1, 1], ceil_mode: false };
+//!                            dilation: [1, 1], ceil_mode: false, argmax: false };
 //! let p = g.add("pool", "pool", pool, &[r]).unwrap();
 //! g.set_outputs(vec![p]);
 //!

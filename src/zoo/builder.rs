@@ -420,6 +420,7 @@ impl ModelBuilder {
                 padding: [padding; 4],
                 dilation: [1, 1],
                 ceil_mode: false,
+                argmax: false,
             },
             &[x],
         )

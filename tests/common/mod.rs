@@ -97,6 +97,12 @@ fn layer(b: &mut ModelBuilder, name: &str, l: &Value, x: NodeId) -> NodeId {
             b.add(short, f).unwrap()
         }),
         "attention" => b.scope(name, |b| attention(b, x, u(l, "dim", 0), u(l, "heads", 1))),
+        "embedding" => b
+            .embedding(name, x, u(l, "vocab", 0), u(l, "dim", 0))
+            .unwrap(),
+        "dropout" => b
+            .dropout(name, x, l.get("p").and_then(Value::as_f64).unwrap_or(0.5))
+            .unwrap(),
         _ => {
             let op = match ty {
                 "relu" => Op::Relu,
@@ -214,7 +220,12 @@ fn spec_graph_of(spec: &Value) -> Graph {
         .map(|d| d.as_u64().unwrap() as usize)
         .collect();
     let mut b = ModelBuilder::new(spec["name"].as_str().unwrap_or("spec"));
-    let x = b.input("input", shape).unwrap();
+    // an embedding first: the input is secret integer ids
+    let x = if spec["layers"][0]["type"] == "embedding" {
+        b.int_input("input", shape).unwrap()
+    } else {
+        b.input("input", shape).unwrap()
+    };
     let y = sequence(&mut b, &spec["layers"], x);
     let g = b.finish(vec![y]);
     match spec.get("weights").and_then(Value::as_str) {
@@ -264,6 +275,12 @@ pub fn train_options(
             betas,
             eps: f("eps", 1e-8),
             weight_decay: f("weight_decay", 0.01),
+            step: 1,
+        },
+        "adam_optax" => Optimizer::AdamOptax {
+            lr,
+            betas,
+            eps: f("eps", 1e-8),
             step: 1,
         },
         other => panic!("optimizer {other}"),

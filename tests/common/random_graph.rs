@@ -528,6 +528,7 @@ impl Builder<'_> {
                         padding: [*pad; 4],
                         dilation: [1, 1],
                         ceil_mode: *ceil,
+                        argmax: false,
                     },
                     1 => Op::AvgPool2d {
                         kernel: [*kernel; 2],

@@ -17,6 +17,7 @@ pub(super) fn vjp(e: &mut Emitter, f: &Fwd, g: NodeId) -> Grads {
             padding,
             dilation,
             ceil_mode,
+            ..
         } => e.op(
             Op::MaxPool2dGrad {
                 kernel: *kernel,

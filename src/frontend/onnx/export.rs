@@ -697,6 +697,7 @@ impl<'g, 'w> Exporter<'g, 'w> {
                 padding,
                 dilation,
                 ceil_mode,
+                ..
             } => emit(
                 "MaxPool",
                 vals,

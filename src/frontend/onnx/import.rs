@@ -1505,6 +1505,7 @@ impl<'m> Importer<'m> {
                         padding,
                         dilation,
                         ceil_mode,
+                        argmax: false,
                     }
                 } else {
                     if dilation != [1, 1] {

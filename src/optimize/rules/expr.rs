@@ -150,6 +150,7 @@ pub fn attr_fields(op: &Op) -> Vec<(&'static str, Value)> {
             padding,
             dilation,
             ceil_mode,
+            ..
         }
         | Op::MaxPool2dGrad {
             kernel,
