@@ -776,8 +776,7 @@ fn run(cli: Cli) -> Result<i32> {
                     }
                 }
                 ShowFormat::Json => {
-                    let mut v =
-                        report::optimize::json(&out, &g, &rule_set, &view, check.as_ref());
+                    let mut v = report::optimize::json(&out, &g, &rule_set, &view, check.as_ref());
                     if let Some(b) = &budgeted {
                         v["budget"] = serde_json::to_value(b)?;
                     }
