@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod compare;
 pub mod diff;
 pub mod framework;
+pub mod optimize;
 pub mod output;
 pub mod profile;
 pub mod rules;
