@@ -200,6 +200,8 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
             if samples + given.len() == 0 {
                 bail!("--allow-approx measures each approximation's output error on the check inputs, and --samples 0 without --inputs leaves none: give --samples N or --inputs FILE, or --force to take every approximation unmeasured");
             }
+            let spinner =
+                report::progress::spinner("measuring approximations within the error budget");
             let b = optimize::budget::search(
                 &g,
                 &cm,
@@ -213,7 +215,9 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
                     max_sites,
                 },
                 &given,
-            )?;
+            );
+            spinner.finish();
+            let b = b?;
             (b.optimized, Some(b.report))
         }
         _ => {
