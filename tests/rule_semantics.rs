@@ -52,7 +52,7 @@ fn exact_builtin() -> RuleSet {
         .map(|r| r.name.clone())
         .collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    all.only(&names)
+    all.subset(&names)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -254,17 +254,6 @@ impl RuleSet {
             .collect()
     }
 
-    /// Only the rules with these exact names.
-    pub fn only(mut self, names: &[&str]) -> RuleSet {
-        let (rules, compiled): (Vec<_>, Vec<_>) = self
-            .rules
-            .drain(..)
-            .zip(self.compiled.drain(..))
-            .filter(|(info, _)| names.contains(&info.name.as_str()))
-            .unzip();
-        RuleSet { rules, compiled }
-    }
-
     /// The rules named in `names`, in their loaded order.
     pub fn subset(&self, names: &[&str]) -> RuleSet {
         self.recompiled(|r| names.contains(&r.name.as_str()), None)
