@@ -58,6 +58,7 @@
 mod error;
 mod export;
 mod external;
+mod fold;
 mod fuse;
 mod import;
 mod naming;
