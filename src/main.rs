@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use hawkeye_mpc::autograd::train_step;
-use hawkeye_mpc::cost::loadability::{warning, Refusal};
+use hawkeye_mpc::cost::loadability::{warnings, Refusal};
 use hawkeye_mpc::cost::CostModel;
 use hawkeye_mpc::frontend::{self, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Visibility};
@@ -444,15 +444,16 @@ impl std::fmt::Display for NotLoadable {
 
 impl std::error::Error for NotLoadable {}
 
-/// Warns on stderr about every node the framework's real frontend refuses (op, node, module,
-/// the framework's reason, the form whose cost is shown); with `strict` that is an error.
+/// Warns on stderr about the nodes the framework's real frontend refuses (op, node, module,
+/// the framework's reason, the form whose cost is shown; one warning per kind of refusal);
+/// with `strict` that is an error.
 fn loadability(model: &str, graph: &Graph, cm: &CostModel, strict: bool) -> Result<Vec<Refusal>> {
     let Some(fe) = &cm.frontend else {
         return Ok(Vec::new());
     };
     let refused = frontend::refusals(model, graph, fe)?;
     if strict && !refused.is_empty() {
-        let lines: Vec<String> = refused.iter().map(|r| warning(&fe.name, r)).collect();
+        let lines = warnings(&fe.name, &refused);
         return Err(NotLoadable(format!(
             "{model} cannot run under {} (--strict):\n  {}",
             cm.framework.name,
@@ -460,8 +461,8 @@ fn loadability(model: &str, graph: &Graph, cm: &CostModel, strict: bool) -> Resu
         ))
         .into());
     }
-    for r in &refused {
-        eprintln!("warning: {}", warning(&fe.name, r));
+    for w in warnings(&fe.name, &refused) {
+        eprintln!("warning: {w}");
     }
     Ok(refused)
 }

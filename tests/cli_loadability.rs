@@ -26,6 +26,24 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// (refused op, nodes) of each grouped warning: `refuses OP node 'n' (...) and K more ...`.
+fn refused_ops(warnings: &[&str]) -> Vec<(String, usize)> {
+    warnings
+        .iter()
+        .map(|l| {
+            let after = l.split(" refuses ").nth(1).unwrap();
+            let op = after.split(' ').next().unwrap().to_string();
+            let more = after
+                .split_once(") and ")
+                .filter(|(_, rest)| rest.contains(" more "))
+                .map_or(0, |(_, rest)| {
+                    rest.split(' ').next().unwrap().parse::<usize>().unwrap()
+                });
+            (op, 1 + more)
+        })
+        .collect()
+}
+
 fn warnings(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
@@ -35,29 +53,25 @@ fn warnings(stderr: &str) -> Vec<&str> {
 
 #[test]
 fn every_refused_node_is_named_with_crypten_s_reason() {
-    // (file, refused op types in order) as measured: from_onnx raised on the first of each
+    // (file, refused op types in order, with their node counts) as measured: from_onnx
+    // raised on the first of each
     for (name, ops) in [
-        ("bert_layer", vec!["LayerNormalization"; 2]),
-        ("bert_ids_op14", vec!["Gather"]),
-        ("gpt2_embeds_op14", vec!["Split", "Tanh", "Split", "Tanh"]),
-        ("bert_layer_op14_fresh", vec!["Identity"; 7]),
+        ("bert_layer", vec![("LayerNormalization", 2)]),
+        ("bert_ids_op14", vec![("Gather", 1)]),
+        ("gpt2_embeds_op14", vec![("Split", 2), ("Tanh", 2)]),
+        ("bert_layer_op14_fresh", vec![("Identity", 7)]),
     ] {
         let file = real(name);
         let (code, out, err) = run(&["profile", &file, "-f", "crypten", "--depth", "0"]);
         assert_eq!(code, 0, "{err}");
         let w = warnings(&err);
-        let got: Vec<&str> = w
-            .iter()
-            .map(|l| {
-                l.split(" refuses ")
-                    .nth(1)
-                    .unwrap()
-                    .split(' ')
-                    .next()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(got, ops, "{name}: {err}");
+        let want: Vec<(String, usize)> = ops.iter().map(|(o, n)| (o.to_string(), *n)).collect();
+        assert_eq!(refused_ops(&w), want, "{name}: {err}");
+        // the JSON lists every refused node
+        let (_, json, _) = run(&["profile", &file, "-f", "crypten", "--format", "json"]);
+        let json: Value = serde_json::from_str(&json).unwrap();
+        let total: usize = ops.iter().map(|(_, n)| n).sum();
+        assert_eq!(json["refused"].as_array().unwrap().len(), total, "{name}");
         assert!(out.contains("NOT RUNNABLE as given"), "{out}");
         // the measured error of the run is the reason of the first warning
         let measured: Value = serde_json::from_str(
@@ -76,7 +90,8 @@ fn every_refused_node_is_named_with_crypten_s_reason() {
         warnings(&err)[0],
         "crypten.nn.from_onnx (CrypTen 0.4.1) refuses LayerNormalization node \
          '/encoder/layer.0/attention/output/LayerNorm/LayerNormalization' (module \
-         encoder.layer.0.attention.output.LayerNorm): ValueError: CrypTen does not support ONNX \
+         encoder.layer.0.attention.output.LayerNorm) and 1 more LayerNormalization node \
+         (encoder.layer.0.output.LayerNorm): ValueError: CrypTen does not support ONNX \
          op LayerNormalization. (crypten/nn/onnx_converter.py _get_operator_class; torch writes \
          it from opset 17); the cost shown is that of a layer norm written from MPCTensor ops, \
          (x - mean) * (var + eps).inv_sqrt() (export at opset 14 for the decomposed form \
@@ -124,27 +139,12 @@ fn strict_makes_a_refusal_an_error_in_every_command() {
 fn zoo_models_are_checked_as_they_would_be_exported() {
     let (code, _, err) = run(&["profile", "bert-tiny", "-f", "crypten", "--depth", "0"]);
     assert_eq!(code, 0);
-    let ops: Vec<&str> = warnings(&err)
-        .iter()
-        .map(|l| {
-            l.split(" refuses ")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-        })
-        .collect();
     assert_eq!(
-        ops,
+        refused_ops(&warnings(&err)),
         [
-            "Gather",
-            "LayerNormalization",
-            "LayerNormalization",
-            "LayerNormalization",
-            "LayerNormalization",
-            "LayerNormalization",
-            "Tanh"
+            ("Gather".to_string(), 1),
+            ("LayerNormalization".to_string(), 5),
+            ("Tanh".to_string(), 1)
         ]
     );
     let (code, _, err) = run(&["profile", "resnet18", "-f", "crypten", "--depth", "0"]);

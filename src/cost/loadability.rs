@@ -94,16 +94,74 @@ impl FrontendSpec {
     }
 }
 
-/// The warning text for one refusal: op, node, module, the framework's reason, the cost shown.
-pub fn warning(frontend: &str, r: &Refusal) -> String {
-    let module = if r.module.is_empty() {
+/// Modules named in a warning that groups several nodes (the JSON output lists them all).
+const MODULES_NAMED: usize = 3;
+
+/// The warnings for `refused`: one per distinct (op, reason, form shown), in order of first
+/// appearance, naming the first node and counting the others, so that a model with 25 refused
+/// layer norms gets one warning, not 25.
+pub fn warnings(frontend: &str, refused: &[Refusal]) -> Vec<String> {
+    let mut groups: Vec<Vec<&Refusal>> = Vec::new();
+    for r in refused {
+        let same = |g: &&mut Vec<&Refusal>| {
+            let f = g[0];
+            (f.op.as_str(), f.reason.as_str(), f.closest.as_str())
+                == (r.op.as_str(), r.reason.as_str(), r.closest.as_str())
+        };
+        match groups.iter_mut().find(same) {
+            Some(g) => g.push(r),
+            None => groups.push(vec![r]),
+        }
+    }
+    groups.iter().map(|g| group_warning(frontend, g)).collect()
+}
+
+/// `module m`, or `the top level` for the empty module path.
+fn module_words(module: &str) -> String {
+    if module.is_empty() {
         "the top level".to_string()
     } else {
-        format!("module {}", r.module)
+        format!("module {module}")
+    }
+}
+
+/// The warning for refusals sharing op, reason and form shown (at least one).
+fn group_warning(frontend: &str, g: &[&Refusal]) -> String {
+    let first = g[0];
+    let more = match g.len() - 1 {
+        0 => String::new(),
+        n => {
+            let named: Vec<&str> = g[1..]
+                .iter()
+                .take(MODULES_NAMED)
+                .map(|r| {
+                    if r.module.is_empty() {
+                        "the top level"
+                    } else {
+                        r.module.as_str()
+                    }
+                })
+                .collect();
+            let rest = if n > MODULES_NAMED {
+                ", ...; --format json lists them all".to_string()
+            } else {
+                String::new()
+            };
+            format!(
+                " and {n} more {} node{} ({}{rest})",
+                first.op,
+                if n == 1 { "" } else { "s" },
+                named.join(", ")
+            )
+        }
     };
     format!(
-        "{frontend} refuses {} node '{}' ({module}): {}; the cost shown is that of {}",
-        r.op, r.node, r.reason, r.closest
+        "{frontend} refuses {} node '{}' ({}){more}: {}; the cost shown is that of {}",
+        first.op,
+        first.node,
+        module_words(&first.module),
+        first.reason,
+        first.closest
     )
 }
 
@@ -155,8 +213,44 @@ mod tests {
             ("Split", "no Split")
         );
         assert_eq!(
-            warning("f", &r[1]),
-            "f refuses Split node '/m/Split' (module m): no Split; the cost shown is that of its IR op"
+            warnings("f", &r[1..]),
+            ["f refuses Split node '/m/Split' (module m): no Split; the cost shown is that of its IR op"]
+        );
+    }
+
+    #[test]
+    fn refusals_of_one_kind_make_one_warning() {
+        let mut nodes: Vec<SourceNode> = (0..6)
+            .map(|i| SourceNode {
+                module: if i == 2 {
+                    String::new()
+                } else {
+                    format!("l{i}")
+                },
+                name: format!("/l{i}/Split"),
+                ..node("Split", vec![true])
+            })
+            .collect();
+        nodes.insert(1, node("Gather", vec![false, true]));
+        let r = spec().refusals(&nodes);
+        assert_eq!(
+            warnings("f", &r),
+            [
+                "f refuses Split node '/l0/Split' (module l0) and 5 more Split nodes (l1, the top \
+                 level, l3, ...; --format json lists them all): no Split; the cost shown is that \
+                 of its IR op",
+                "f refuses Gather node '/m/Gather' (module m): secret indices; the cost shown is \
+                 that of a one-hot product",
+            ]
+        );
+        assert_eq!(
+            warnings("f", &r[..3]),
+            [
+                "f refuses Split node '/l0/Split' (module l0) and 1 more Split node (l1): no \
+                 Split; the cost shown is that of its IR op",
+                "f refuses Gather node '/m/Gather' (module m): secret indices; the cost shown is \
+                 that of a one-hot product",
+            ]
         );
     }
 }
