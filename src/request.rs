@@ -11,7 +11,7 @@ use crate::cost::{self, CostModel};
 use crate::frontend::{self, LoadOptions};
 use crate::graph::{Graph, Visibility};
 use crate::optimize::error_budget::ErrorBudget;
-use crate::optimize::{self, verify, Limits, Method, Objective, Options, RuleSet};
+use crate::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use crate::profile::{AttributionNode, GroupBy, Network, Profile};
 use crate::report::{self, numbers::Units};
 use crate::validate::{self, Verdict};
@@ -374,88 +374,120 @@ pub struct OptimizeDone {
     pub after_json: String,
 }
 
-/// Optimizes the request's model as `hawkeye optimize` does (built-in rules, the default
-/// count limits for its size, the result checked against the input on `samples` random
-/// inputs; with `allow_approx`, approximations are chosen per place within the relative
-/// output error `max_error` ([`optimize::budget`]), or with `force` every approximation the
-/// extractor prefers is taken whatever its error).
+/// How to optimize: the options of `hawkeye optimize` a front end passes on.
+#[derive(Debug, Clone)]
+pub struct OptimizeSettings {
+    /// `time`, `online-bits`, `rounds` or `total-bits`.
+    pub objective: String,
+    pub allow_approx: bool,
+    /// Random check inputs.
+    pub samples: usize,
+    /// The error budget of approximations (default 0.01 with `allow_approx`).
+    pub max_error: Option<f64>,
+    /// `relative`, `mean`, `max` or `argmax`.
+    pub error_metric: String,
+    /// Approximation sites the budgeted search measures at most.
+    pub max_sites: usize,
+    /// Take every approximation the extractor prefers, whatever its error.
+    pub force: bool,
+    /// Only these rules (empty: all).
+    pub rules_only: Vec<String>,
+    pub exclude_rules: Vec<String>,
+    /// Rewrite only nodes whose module path matches this glob.
+    pub modules: Option<String>,
+    /// The user's check inputs: a `.npy` or `.npz` file.
+    pub check_inputs: Option<std::path::PathBuf>,
+}
+
+impl Default for OptimizeSettings {
+    fn default() -> OptimizeSettings {
+        OptimizeSettings {
+            objective: "time".into(),
+            allow_approx: false,
+            samples: 2,
+            max_error: None,
+            error_metric: "relative".into(),
+            max_sites: optimize::budget::DEFAULT_MAX_SITES,
+            force: false,
+            rules_only: Vec::new(),
+            exclude_rules: Vec::new(),
+            modules: None,
+            check_inputs: None,
+        }
+    }
+}
+
+/// Optimizes the request's model as `hawkeye optimize` does ([`optimize::session`]: built-in
+/// rules, the default count limits for its size, the result checked against the input; with
+/// `allow_approx`, approximations are chosen per place within `max_error`, or with `force`
+/// every approximation the extractor prefers is taken whatever its error). A result that must
+/// not be written is an error.
 pub fn run_optimize(
     req: &ProfileRequest,
-    objective: &str,
-    allow_approx: bool,
-    samples: usize,
-    max_error: Option<f64>,
-    force: bool,
+    settings: &OptimizeSettings,
 ) -> Result<OptimizeDone, RequestError> {
-    let budget = ErrorBudget::new(allow_approx, max_error, force).map_err(RequestError::value)?;
+    let s = settings;
+    let budget =
+        ErrorBudget::new(s.allow_approx, s.max_error, s.force).map_err(RequestError::value)?;
+    let metric =
+        optimize::error_metric::Metric::parse(&s.error_metric).map_err(RequestError::value)?;
+    if !s.allow_approx && metric != optimize::error_metric::Metric::Relative {
+        return Err(RequestError::value(format!(
+            "error_metric='{}' applies to allow_approx=True results only",
+            s.error_metric
+        )));
+    }
+    if budget.as_ref().is_some_and(|b| !b.force) && s.samples == 0 && s.check_inputs.is_none() {
+        return Err(RequestError::value(
+            "allow_approx measures each approximation's output error on the check inputs, and samples=0 without check_inputs leaves none: give samples >= 1 or check_inputs, or force=True to take every approximation unmeasured",
+        ));
+    }
+    let places = match &s.modules {
+        Some(glob) => optimize::places::Places::with_modules(glob).map_err(RequestError::value)?,
+        None => Default::default(),
+    };
     let network = req.network()?;
-    let objective = Objective::parse(objective, network).map_err(RequestError::value)?;
+    let objective = Objective::parse(&s.objective, network).map_err(RequestError::value)?;
     let model = req.cost_model(&req.framework)?;
     let weights = req.weights(&model)?;
     let graph = req.graph()?.with_parameter_visibility(weights);
+    let given = match &s.check_inputs {
+        Some(path) => vec![frontend::npy::read_inputs(&graph, path).map_err(RequestError::value)?],
+        None => Vec::new(),
+    };
     let rules = RuleSet::builtin().map_err(value_err)?;
-    let options_base = Options {
-        objective,
-        allow_approx,
-        limits: Limits::for_graph(graph.len()),
-        method: Method::Greedy,
-    };
-    let (out, budgeted) = match &budget {
-        Some(b) if !force => {
-            if samples == 0 {
-                return Err(RequestError::value(
-                    "allow_approx measures each approximation's output error on random inputs, and samples=0 leaves none: give samples >= 1, or force=True to take every approximation unmeasured",
-                ));
-            }
-            let options = optimize::budget::BudgetOptions {
-                max_error: b.max_relative,
-                metric: optimize::error_metric::Metric::Relative,
-                samples,
-                max_sites: optimize::budget::DEFAULT_MAX_SITES,
-            };
-            let places = optimize::places::Places::default();
-            let found = optimize::budget::search(
-                &graph,
-                &model,
-                &rules,
-                &places,
-                &options_base,
-                &options,
-                &[],
-            )
-            .map_err(value_err)?;
-            (found.optimized, Some(found.report))
-        }
-        _ => (
-            optimize::optimize(&graph, &model, &rules, &options_base, None).map_err(value_err)?,
-            None,
-        ),
-    };
-    let check = if samples == 0 || out.unchanged {
-        None
-    } else if allow_approx {
-        verify::approximation_error(&graph, &out.graph, &model, samples, 0, &[]).ok()
-    } else {
-        verify::check_exact(&graph, &out.graph, samples, 0, &[]).ok()
-    };
-    if check
-        .as_ref()
-        .is_some_and(|c| !c.agrees && c.tolerance.is_some())
-    {
-        return Err(RequestError::value(
-            "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong)",
-        ));
+    let rules = optimize::places::select(&rules, &s.rules_only, &s.exclude_rules)
+        .map_err(RequestError::value)?;
+    let session = optimize::session::run(
+        &optimize::session::Request {
+            graph: &graph,
+            model: &model,
+            rules: &rules,
+            places: &places,
+            options: Options {
+                objective,
+                allow_approx: s.allow_approx,
+                limits: Limits::for_graph(graph.len()),
+                method: Method::Greedy,
+            },
+            budget,
+            metric,
+            samples: s.samples,
+            max_sites: s.max_sites,
+            given: &given,
+        },
+        &mut optimize::session::Quiet,
+    )
+    .map_err(value_err)?;
+    if let Err(why) = &session.verdict {
+        return Err(RequestError::value(why.clone()));
     }
-    if let Some(b) = &budgeted {
-        if b.result.error > b.max_error {
-            return Err(RequestError::value(format!(
-                "even the exact rules' result has a relative output error of {:.3e} (fixed-point rounding), above --max-error {}",
-                b.result.error, b.max_error
-            )));
-        }
-    } else if let (Some(budget), false) = (&budget, out.unchanged) {
-        budget.judge(check.as_ref()).map_err(RequestError::value)?;
-    }
+    let optimize::session::Session {
+        out,
+        budgeted,
+        check,
+        ..
+    } = session;
     let view = report::optimize::View {
         depth: None,
         network,

@@ -32,6 +32,7 @@ __all__ = [
     "equiv",
     "frameworks",
     "models",
+    "rules",
     "Profile",
     "Comparison",
     "OptimizeResult",
@@ -144,6 +145,20 @@ def _pairs(mapping: Optional[Mapping[str, Any]], what: str, cast) -> List[tuple]
             out.append((str(name), cast(value)))
         except (TypeError, ValueError):
             raise HawkeyeValueError(f"{what}: {name}={value!r} is not a number") from None
+    return out
+
+
+def _names(names: Optional[Sequence[str]], what: str) -> List[str]:
+    """Rule names as a list: a sequence of names, or one comma-separated string."""
+    if names is None:
+        return []
+    if isinstance(names, str):
+        names = names.split(",")
+    out = []
+    for n in names:
+        if not isinstance(n, str):
+            raise TypeError(f"{what} takes rule names (str), got {type(n).__name__}")
+        out.append(n.strip())
     return out
 
 
@@ -473,7 +488,13 @@ def optimize(
     allow_approx: bool = False,
     samples: int = 2,
     max_error: Optional[float] = None,
+    error_metric: str = "relative",
+    max_sites: Optional[int] = None,
     force: bool = False,
+    rules_only: Optional[Sequence[str]] = None,
+    exclude_rules: Optional[Sequence[str]] = None,
+    modules: Optional[str] = None,
+    check_inputs: Optional[Union[str, os.PathLike]] = None,
     batch: Optional[int] = None,
     dims: Optional[Mapping[str, int]] = None,
     resolution: Optional[int] = None,
@@ -486,8 +507,12 @@ def optimize(
     and checks it against the input on ``samples`` random inputs (0 skips the check). With
     ``allow_approx``, approximate rules apply too, chosen per place so that the measured output
     error stays within ``max_error`` (relative to the largest output; default 0.01; the
-    decisions are in ``report["budget"]``); ``force`` takes every approximation instead and
-    returns the result whatever its error.
+    decisions are in ``report["budget"]``; ``error_metric`` is ``"relative"``, ``"mean"``,
+    ``"max"`` or ``"argmax"``, ``max_sites`` bounds the places measured); ``force`` takes every
+    approximation instead and returns the result whatever its error. ``rules_only`` and
+    ``exclude_rules`` select rules by name (:func:`rules` lists them), ``modules`` is a glob
+    of module paths where rewrites may apply (``"layer4.*"``), ``check_inputs`` a ``.npy`` or
+    ``.npz`` file of inputs the check runs on besides the random ones.
 
     >>> import hawkeye_mpc as h
     >>> r = h.optimize("lenet5", "spu-semi2k", weights="public")
@@ -503,7 +528,13 @@ def optimize(
         allow_approx=allow_approx,
         samples=int(samples),
         max_error=None if max_error is None else float(max_error),
+        error_metric=error_metric,
+        max_sites=None if max_sites is None else int(max_sites),
         force=force,
+        rules_only=_names(rules_only, "rules_only"),
+        exclude_rules=_names(exclude_rules, "exclude_rules"),
+        modules=modules,
+        check_inputs=None if check_inputs is None else os.fspath(check_inputs),
         batch=batch,
         dims=_dims(dims),
         resolution=resolution,
@@ -579,3 +610,9 @@ def frameworks() -> List[Dict[str, Any]]:
 def models() -> List[Dict[str, Any]]:
     """The model zoo: name, description and the knobs each model takes."""
     return json.loads(_native.models())
+
+
+def rules() -> List[Dict[str, Any]]:
+    """The built-in rewrite rules: name, class (``exact`` or ``approx``), direction, file,
+    line and ``why``, as ``hawkeye rules --format json`` lists them."""
+    return json.loads(_call(_native.rules))

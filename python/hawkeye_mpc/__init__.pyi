@@ -1,7 +1,7 @@
 """Type hints of hawkeye_mpc (see the docstrings in __init__.py)."""
 
 import os
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 Model = Union[str, bytes, bytearray, memoryview, os.PathLike, Any]
 
@@ -111,7 +111,13 @@ def optimize(
     allow_approx: bool = ...,
     samples: int = ...,
     max_error: Optional[float] = ...,
+    error_metric: str = ...,
+    max_sites: Optional[int] = ...,
     force: bool = ...,
+    rules_only: Optional[Union[str, Sequence[str]]] = ...,
+    exclude_rules: Optional[Union[str, Sequence[str]]] = ...,
+    modules: Optional[str] = ...,
+    check_inputs: Optional[Union[str, os.PathLike]] = ...,
     batch: Optional[int] = ...,
     dims: Optional[Mapping[str, int]] = ...,
     resolution: Optional[int] = ...,
@@ -135,3 +141,4 @@ def equiv(
 ) -> EquivResult: ...
 def frameworks() -> List[Dict[str, Any]]: ...
 def models() -> List[Dict[str, Any]]: ...
+def rules() -> List[Dict[str, Any]]: ...

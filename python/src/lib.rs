@@ -11,6 +11,7 @@ use hawkeye_mpc::{cost, report, zoo};
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::path::PathBuf;
 
 pyo3::create_exception!(_native, NativeError, PyException);
 
@@ -195,8 +196,10 @@ fn compare(
 /// profile JSON, after profile JSON)`.
 #[pyfunction]
 #[pyo3(signature = (model, framework, *, weights=None, objective="time".to_string(),
-    allow_approx=false, samples=2, max_error=None, force=false, batch=None, dims=Vec::new(), resolution=None, seq_len=None,
-    classes=None, network=None, set=Vec::new()))]
+    allow_approx=false, samples=2, max_error=None, error_metric="relative".to_string(),
+    max_sites=None, force=false, rules_only=Vec::new(), exclude_rules=Vec::new(), modules=None,
+    check_inputs=None, batch=None, dims=Vec::new(), resolution=None, seq_len=None, classes=None,
+    network=None, set=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 fn optimize<'py>(
     py: Python<'py>,
@@ -207,7 +210,13 @@ fn optimize<'py>(
     allow_approx: bool,
     samples: usize,
     max_error: Option<f64>,
+    error_metric: String,
+    max_sites: Option<usize>,
     force: bool,
+    rules_only: Vec<String>,
+    exclude_rules: Vec<String>,
+    modules: Option<String>,
+    check_inputs: Option<PathBuf>,
     batch: Option<usize>,
     dims: Vec<(String, usize)>,
     resolution: Option<usize>,
@@ -219,8 +228,21 @@ fn optimize<'py>(
     let req = profile_request(
         model, framework, weights, None, batch, dims, resolution, seq_len, classes, network, set,
     )?;
-    let done = request::run_optimize(&req, &objective, allow_approx, samples, max_error, force)
-        .map_err(raise)?;
+    let defaults = request::OptimizeSettings::default();
+    let settings = request::OptimizeSettings {
+        objective,
+        allow_approx,
+        samples,
+        max_error,
+        error_metric,
+        max_sites: max_sites.unwrap_or(defaults.max_sites),
+        force,
+        rules_only,
+        exclude_rules,
+        modules,
+        check_inputs,
+    };
+    let done = request::run_optimize(&req, &settings).map_err(raise)?;
     Ok((
         done.report_json,
         done.report_text,
@@ -270,6 +292,15 @@ fn frameworks() -> PyResult<String> {
     Ok(report::catalog::frameworks_json(&models))
 }
 
+/// The built-in rewrite rules: a JSON list of `{name, class, direction, multi, file, line,
+/// why}`, as `hawkeye rules --format json` lists them.
+#[pyfunction]
+fn rules() -> PyResult<String> {
+    let set = hawkeye_mpc::optimize::RuleSet::builtin()
+        .map_err(|e| raise(RequestError::value(format!("{e}"))))?;
+    Ok(report::catalog::rules_json(&set))
+}
+
 /// The model zoo: a JSON list of `{name, description, knobs}`.
 #[pyfunction]
 fn models() -> String {
@@ -285,5 +316,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(equiv, m)?)?;
     m.add_function(wrap_pyfunction!(frameworks, m)?)?;
     m.add_function(wrap_pyfunction!(models, m)?)?;
+    m.add_function(wrap_pyfunction!(rules, m)?)?;
     Ok(())
 }

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import hawkeye_mpc as h
@@ -203,6 +204,38 @@ def test_optimize_with_approximations_respects_the_error_budget():
     assert forced.after.online_bytes < h.optimize("lenet5", "spu-semi2k", weights="public").after.online_bytes
     with pytest.raises(h.HawkeyeValueError, match="applies to --allow-approx results only"):
         h.optimize("lenet5", "spu-semi2k", max_error=0.1)
+
+
+def test_optimize_selects_rules_and_places_and_checks_given_inputs(tmp_path):
+    listed = {r["name"]: r for r in h.rules()}
+    assert listed["relu-to-square"]["class"] == "approx"
+    assert listed["relu-after-maxpool"]["why"]
+    # LeNet-5's only rewrites move its two ReLUs after their max pools (pool1, pool2)
+    full = h.optimize("lenet5", "spu-semi2k", weights="public")
+    assert {(w["rule"], w["module"]) for w in full.rewrites} == {
+        ("relu-after-maxpool", "pool1"),
+        ("relu-after-maxpool", "pool2"),
+    }
+    only = h.optimize("lenet5", "spu-semi2k", weights="public", rules_only="relu-after-maxpool")
+    assert only.after.online_bytes == full.after.online_bytes
+    excluded = h.optimize("lenet5", "spu-semi2k", weights="public", exclude_rules=["relu-after-maxpool"])
+    assert excluded.rewrites == [] and excluded.after.online_bytes == full.before.online_bytes
+    placed = h.optimize("lenet5", "spu-semi2k", weights="public", modules="pool2*")
+    assert {w["module"] for w in placed.rewrites} == {"pool2"}
+    assert full.after.online_bytes < placed.after.online_bytes < full.before.online_bytes
+    with pytest.raises(h.HawkeyeValueError, match="did you mean relu-after-maxpool"):
+        h.optimize("lenet5", "spu-semi2k", rules_only=["relu-after-maxpol"])
+    with pytest.raises(h.HawkeyeValueError, match="applies to allow_approx=True results only"):
+        h.optimize("lenet5", "spu-semi2k", error_metric="argmax")
+    # the check runs on the user's inputs besides the random ones
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).standard_normal((1, 1, 28, 28)).astype("float32"))
+    given = h.optimize("lenet5", "spu-semi2k", weights="public", check_inputs=x)
+    assert (given.report["check"]["given"], given.report["check"]["samples"]) == (1, 2)
+    assert given.report["check"]["agrees"]
+    with pytest.raises(h.HawkeyeValueError, match="x.npy"):
+        np.save(x, np.zeros((1, 3), dtype="float32"))
+        h.optimize("lenet5", "spu-semi2k", weights="public", check_inputs=x)
 
 
 def test_equiv_verdicts():

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use hawkeye_mpc::frontend;
 use hawkeye_mpc::graph::Visibility;
-use hawkeye_mpc::optimize::verify;
+use hawkeye_mpc::optimize::session::Stage;
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network};
 use hawkeye_mpc::report;
@@ -195,66 +195,32 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
             },
         },
     };
-    let (out, budgeted) = match &max_error {
-        Some(budget) if !force => {
-            if samples + given.len() == 0 {
-                bail!("--allow-approx measures each approximation's output error on the check inputs, and --samples 0 without --inputs leaves none: give --samples N or --inputs FILE, or --force to take every approximation unmeasured");
-            }
-            let spinner =
-                report::progress::spinner("measuring approximations within the error budget");
-            let b = optimize::budget::search(
-                &g,
-                &cm,
-                &rule_set,
-                &places,
-                &options,
-                &optimize::budget::BudgetOptions {
-                    max_error: budget.max_relative,
-                    metric,
-                    samples,
-                    max_sites,
-                },
-                &given,
-            );
-            spinner.finish();
-            let b = b?;
-            (b.optimized, Some(b.report))
-        }
-        _ => {
-            let bar = report::progress::saturation_bar(limits.nodes);
-            let out = optimize::optimize(
-                &g,
-                &cm,
-                &rule_set.restricted(&places),
-                &options,
-                bar.callback(),
-            )?;
-            bar.finish();
-            (out, None)
-        }
-    };
-    let spinner = report::progress::spinner("checking the result against the input");
-    let runs = samples + given.len();
-    if runs > 0 && !out.unchanged {
-        eprintln!(
-            "running the result against the input on {runs} input(s) with the interpreter{} (--samples 0 skips the random ones)",
-            if allow_approx { " in fixed point" } else { "" }
-        );
-    }
-    let check = if runs == 0 || out.unchanged {
-        None
-    } else {
-        let checked = if allow_approx {
-            verify::approximation_error(&g, &out.graph, &cm, samples, 0, &given)
-        } else {
-            verify::check_exact(&g, &out.graph, samples, 0, &given)
-        };
+    let session = optimize::session::run(
+        &optimize::session::Request {
+            graph: &g,
+            model: &cm,
+            rules: &rule_set,
+            places: &places,
+            options,
+            budget: max_error,
+            metric,
+            samples,
+            max_sites,
+            given: &given,
+        },
+        &mut Terminal::default(),
+    )?;
+    if let Some(why) = &session.check_skipped {
         // A model the interpreter cannot run is still optimized.
-        checked
-            .map_err(|e| eprintln!("warning: the check of the result was skipped: {e}"))
-            .ok()
-    };
-    spinner.finish();
+        eprintln!("warning: the check of the result was skipped: {why}");
+    }
+    let optimize::session::Session {
+        out,
+        budgeted,
+        check,
+        verdict,
+        ..
+    } = session;
     let view = report::optimize::View {
         depth,
         network,
@@ -282,31 +248,10 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
             emit(&format!("{}\n", serde_json::to_string_pretty(&v)?))?
         }
     }
-    if check
-        .as_ref()
-        .is_some_and(|c| !c.agrees && c.tolerance.is_some())
-    {
-        return Err(CheckFailed(
-            "the optimized graph differs from the input on random inputs (a rule or the optimizer is wrong); nothing written".into(),
-        )
-        .into());
-    }
-    if let Some(b) = &budgeted {
-        if b.result.error > b.max_error {
-            return Err(CheckFailed(format!(
-                "even the exact rules' result has a {} output error of {:.3e} (fixed-point rounding), above --max-error {}: nothing written (raise --max-error)",
-                b.metric.name(), b.result.error, b.max_error
-            ))
-            .into());
-        }
-    } else if let Some(budget) = &max_error {
-        if !out.unchanged {
-            match budget.judge(check.as_ref()) {
-                Ok(Some(warning)) => eprintln!("warning: {warning}"),
-                Ok(None) => {}
-                Err(refusal) => return Err(CheckFailed(refusal).into()),
-            }
-        }
+    match verdict {
+        Ok(Some(warning)) => eprintln!("warning: {warning}"),
+        Ok(None) => {}
+        Err(refusal) => return Err(CheckFailed(refusal).into()),
     }
     if let Some(path) = output {
         frontend::write_model(&out.graph, &path)?;
@@ -328,4 +273,47 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
         eprintln!("wrote {}", path.display());
     }
     Ok(super::output::OK)
+}
+
+/// Progress on a terminal: a bar while saturating, spinners while measuring and checking.
+#[derive(Default)]
+struct Terminal {
+    bar: Option<report::progress::SaturationBar>,
+    spinner: Option<report::progress::Spinner>,
+}
+
+impl optimize::session::Watch for Terminal {
+    fn saturation(&mut self, node_limit: usize) -> Option<optimize::ProgressFn> {
+        let bar = report::progress::saturation_bar(node_limit);
+        let callback = bar.callback();
+        self.bar = Some(bar);
+        callback
+    }
+
+    fn stage(&mut self, stage: Stage) {
+        match stage {
+            Stage::Budget => {
+                self.spinner = Some(report::progress::spinner(
+                    "measuring approximations within the error budget",
+                ))
+            }
+            Stage::Check { runs, fixed_point } => {
+                eprintln!(
+                    "running the result against the input on {runs} input(s) with the interpreter{} (--samples 0 skips the random ones)",
+                    if fixed_point { " in fixed point" } else { "" }
+                );
+                self.spinner = Some(report::progress::spinner(
+                    "checking the result against the input",
+                ));
+            }
+            Stage::Done => {
+                if let Some(b) = self.bar.take() {
+                    b.finish();
+                }
+                if let Some(s) = self.spinner.take() {
+                    s.finish();
+                }
+            }
+        }
+    }
 }

@@ -86,6 +86,7 @@ pub mod places;
 pub mod provenance;
 pub mod rules;
 pub mod runner;
+pub mod session;
 pub mod sign;
 pub mod soundness;
 pub mod verify;

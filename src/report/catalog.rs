@@ -1,7 +1,8 @@
-//! `hawkeye models` and `hawkeye frameworks`: what the tool knows.
+//! `hawkeye models`, `hawkeye frameworks` and `hawkeye rules`: what the tool knows.
 
 use crate::cost::CostModel;
 use crate::graph::shape_string;
+use crate::optimize::RuleSet;
 use crate::zoo::{ZooModel, ZooOptions};
 use comfy_table::{
     presets::UTF8_FULL_CONDENSED, ColumnConstraint, ContentArrangement, Table, Width,
@@ -199,4 +200,76 @@ pub fn group_digits(n: impl std::fmt::Display) -> String {
         out.push(c);
     }
     out
+}
+
+/// One rule as `hawkeye rules` lists it.
+#[derive(serde::Serialize)]
+pub struct ListedRule<'a> {
+    name: &'a str,
+    class: String,
+    /// `lhs -> rhs`; a `both` rule is listed twice, its reverse as `rhs -> lhs (NAME~rev)`.
+    direction: &'static str,
+    multi: bool,
+    file: &'a str,
+    line: usize,
+    why: &'a str,
+}
+
+/// Every rule of `set` as listed, in order.
+pub fn rules_listed(set: &RuleSet) -> Vec<ListedRule<'_>> {
+    set.rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ListedRule {
+            name: &r.name,
+            class: r.class.to_string(),
+            direction: if r.name.ends_with("~rev") {
+                "rhs -> lhs"
+            } else if set.def(i).both {
+                "lhs -> rhs (both)"
+            } else {
+                "lhs -> rhs"
+            },
+            multi: r.multi,
+            file: &r.file,
+            line: r.line,
+            why: &r.why,
+        })
+        .collect()
+}
+
+/// The rules as JSON (pretty-printed, with a final newline).
+pub fn rules_json(set: &RuleSet) -> String {
+    let listed = rules_listed(set);
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&listed).expect("rule listings serialise")
+    )
+}
+
+/// The rules as a table: name, class, direction, why; and the count of each class.
+pub fn rules_table(set: &RuleSet) -> String {
+    let listed = &rules_listed(set);
+    let width = |f: &dyn Fn(&ListedRule) -> usize, head: &str| {
+        listed.iter().map(f).chain([head.len()]).max().unwrap_or(0)
+    };
+    let (n, c, d) = (
+        width(&|l| l.name.chars().count(), "rule"),
+        width(&|l| l.class.len(), "class"),
+        width(&|l| l.direction.len(), "direction"),
+    );
+    let mut s = format!("{:n$}  {:c$}  {:d$}  why\n", "rule", "class", "direction");
+    for l in listed {
+        s += &format!(
+            "{:n$}  {:c$}  {:d$}  {}\n",
+            l.name, l.class, l.direction, l.why
+        );
+    }
+    let approx = listed.iter().filter(|l| l.class == "approx").count();
+    s += &format!(
+        "{} rules: {} exact, {approx} approximate (only with --allow-approx)\n",
+        listed.len(),
+        listed.len() - approx
+    );
+    s
 }
