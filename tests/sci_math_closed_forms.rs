@@ -51,7 +51,13 @@ fn c(bits: f64, rounds: f64) -> C {
 
 /// Profiles a one-op graph under a built-in framework with its default weights.
 fn profile(graph: &Graph, framework: &str) -> C {
-    let model = cost::load_framework(framework, &[]).unwrap();
+    profile_with(graph, framework, &[])
+}
+
+/// The same with `--set` overrides.
+fn profile_with(graph: &Graph, framework: &str, overrides: &[(&str, f64)]) -> C {
+    let overrides: Vec<(String, f64)> = overrides.iter().map(|&(k, v)| (k.into(), v)).collect();
+    let model = cost::load_framework(framework, &overrides).unwrap();
     let g = graph.with_parameter_visibility(model.framework.default_weights);
     let p = Profile::new(&g, &model).unwrap_or_else(|e| panic!("{framework}: {e}"));
     c(p.total.online_bits, p.total.online_rounds)
@@ -366,8 +372,14 @@ mod sci {
         ])
     }
 
-    /// math-functions.cpp:602 sqrt with inverse = true (SQRT_LOOKUP_SCALE = 2).
+    /// math-functions.cpp:602 sqrt with inverse = true.
     pub fn rsqrt(n: f64, bw_x: f64, bw_y: f64, s_x: f64, s_y: f64) -> C {
+        sqrt(n, bw_x, bw_y, s_x, s_y, true)
+    }
+
+    /// math-functions.cpp:602 sqrt (SQRT_LOOKUP_SCALE = 2): 1/sqrt by a table and Newton
+    /// steps; without `inverse`, x0 = X * Y first and the other x update of each step.
+    pub fn sqrt(n: f64, bw_x: f64, bw_y: f64, s_x: f64, s_y: f64, inverse: bool) -> C {
         let (m, iters) = if s_y <= 14.0 {
             ((s_y / 2.0).ceil(), 1)
         } else {
@@ -384,8 +396,20 @@ mod sci {
             mux(n, bw_x),                                                  // 687
             trunc_reduce(n, bw_x - 2.0 - s_y, bw_x),                       // 711
         ];
-        // iteration 0 (724-762): Y^2, Y^2 * b, x * Y_curr (inverse branch)
         let y_bits = m + sc + 1.0;
+        if !inverse {
+            // x_prev = X * Y (706), truncated to s_y + 1 bits (710)
+            parts.push(hmul(
+                n,
+                bw_x,
+                y_bits,
+                bw_x - 1.0 + m + sc,
+                bw_x - 2.0 + m + sc - s_y,
+                false,
+                false,
+            ));
+        }
+        // iteration 0 (724-762): Y^2, Y^2 * b, then x * Y_curr
         let ysq_bits = 2.0 * m + 2.0 * sc + 1.0;
         parts.push(hadamard(n, y_bits, y_bits, ysq_bits, false, false));
         parts.push(hmul(
@@ -397,17 +421,30 @@ mod sci {
             false,
             false,
         ));
-        parts.push(hmul(
+        let x_update = hmul(
             n,
-            y_bits,
+            s_y + 1.0,
             s_y + 2.0,
-            s_y + y_bits + 1.0,
-            y_bits,
+            2.0 * s_y + 2.0,
+            s_y + 1.0,
             false,
             false,
-        ));
+        );
+        if inverse {
+            parts.push(hmul(
+                n,
+                y_bits,
+                s_y + 2.0,
+                s_y + y_bits + 1.0,
+                y_bits,
+                false,
+                false,
+            ));
+        } else {
+            parts.push(x_update);
+        }
         if iters == 2 {
-            // iteration 1 (740-748 and the x update)
+            // iteration 1 (740-748 and the x update of 772)
             parts.push(hmul(
                 n,
                 s_y + 2.0,
@@ -426,19 +463,16 @@ mod sci {
                 false,
                 false,
             ));
-            parts.push(hmul(
-                n,
-                s_y + 1.0,
-                s_y + 2.0,
-                2.0 * s_y + 2.0,
-                s_y + 1.0,
-                false,
-                false,
-            ));
+            parts.push(x_update);
         }
-        // the final denormalising product and the extension to bw_y
+        // the final denormalising product (805) and the extension to bw_y (813; a local
+        // reduce when bw_y is not wider)
         let half = (bw_x / 2.0).floor();
-        let shift = ((bw_x - 1.0 - s_x) / 2.0).floor();
+        let shift = if inverse {
+            ((bw_x - 1.0 - s_x) / 2.0).floor()
+        } else {
+            ((s_x + 1.0) / 2.0).floor()
+        };
         parts.push(hmul(
             n,
             s_y + 1.0,
@@ -450,6 +484,25 @@ mod sci {
         ));
         parts.push(z_extend(n, s_y + 1.0 + half - shift, bw_y, false));
         sum(&parts)
+    }
+
+    /// math-functions.cpp:438 sigmoid: MSB of x, -|x| by a multiplexer, lookup_table_exp into
+    /// s_y + 2 bits, MSB and B2A of the denominator, div(1 / den) at 2 / s_y + 2 bits without
+    /// normalisation, the numerator by a multiplexer, their product with zero MSB shares
+    /// (MSB_to_Wrap) truncated by s_y, and z_extend to bw_y with zero MSBs.
+    pub fn sigmoid(n: f64, bw_x: f64, bw_y: f64, s_y: f64) -> C {
+        let w = s_y + 2.0;
+        sum(&[
+            msb(n, bw_x),
+            mux(n, bw_x),
+            lookup_table_exp(n, bw_x, s_y, w),
+            msb(n, w),
+            b2a(n, w),
+            div(n, 2.0, w, w, 0.0, s_y, s_y, false),
+            mux(n, w),
+            hmul(n, w, w, 2.0 * s_y + 2.0, s_y, true, true),
+            z_extend(n, w, bw_y, true),
+        ])
     }
 
     /// ReLU of the uniform library (relu-ring.h): DReLU by a millionaire on ell - 1 bits,
@@ -700,4 +753,85 @@ fn aby3_transformer_functions_are_mpspdz_closed_forms() {
     // spot values, worked by hand from the counts above: exp is 91 ring elements of 64 bits
     // an element in 25 rounds
     assert_eq!(mpspdz::exp(1.0), c(91.0 * 64.0, 25.0));
+}
+
+/// SCI's exp, sigmoid, tanh, square root, inverse square root, reciprocal and division as
+/// CrypTFlow2 runs them element-wise on its ring, at three (ell, scale) pairs (HawkEye's
+/// 60/23, EzPC's network default 37/12, SiRNN's 16/12) and three shapes: 64 elements, 15 (the
+/// millionaire pads to a multiple of 8) and 20000 (past one 16384-OT block of IKNP/KKOT).
+/// Division and the reciprocal reduce their operands to the widths SCI's 64-bit products
+/// allow and sign-extend the result (cryptflow2.toml's math section); the square root takes
+/// its input at min(ell, 63 - m) bits.
+#[test]
+fn cryptflow2_math_functions_at_several_widths_and_shapes() {
+    for (ell, s) in [(60.0f64, 23.0f64), (37.0, 12.0), (16.0, 12.0)] {
+        let overrides = [("ell", ell), ("scale", s)];
+        let m_div = if s <= 18.0 {
+            ((s - 2.0) / 2.0).ceil()
+        } else {
+            (((s / 2.0).ceil() - 2.0) / 2.0).ceil()
+        };
+        let m_sqrt = if s <= 14.0 {
+            (s / 2.0).ceil()
+        } else {
+            ((s / 2.0).ceil() / 2.0).ceil()
+        };
+        let (bw_nm, bw_dn) = (ell.min(64.0 - s), ell.min(61.0 - m_div).min(63.0 - s));
+        let bw_sqrt = ell.min(63.0 - m_sqrt);
+        for shape in [vec![4, 16], vec![3, 5], vec![2, 10000]] {
+            let n = shape.iter().product::<usize>() as f64;
+            let widen = |n: f64| {
+                if ell > bw_nm {
+                    sci::compare(n, bw_nm) + sci::b2a(n, ell - bw_nm)
+                } else {
+                    C::default()
+                }
+            };
+            let cases: [(&str, Graph, C); 7] = [
+                (
+                    "exp",
+                    unary(Op::Exp, shape.clone()),
+                    sci::lookup_table_exp(n, ell, s, ell),
+                ),
+                (
+                    "sigmoid",
+                    unary(Op::Sigmoid, shape.clone()),
+                    sci::sigmoid(n, ell, ell, s),
+                ),
+                (
+                    "tanh",
+                    unary(Op::Tanh, shape.clone()),
+                    sci::tanh(n, ell, ell, s),
+                ),
+                (
+                    "rsqrt",
+                    unary(Op::Rsqrt, shape.clone()),
+                    sci::sqrt(n, ell, ell, s, s, true),
+                ),
+                (
+                    "sqrt",
+                    unary(Op::Sqrt, shape.clone()),
+                    sci::sqrt(n, bw_sqrt, ell, s, s, false),
+                ),
+                (
+                    "reciprocal",
+                    unary(Op::Reciprocal, shape.clone()),
+                    sci::div(n, 2.0, bw_dn, bw_nm, 0.0, s, s, true) + widen(n),
+                ),
+                (
+                    "div",
+                    division_graph(shape[0], shape[1]),
+                    sci::div(n, bw_nm, bw_dn, bw_nm, s, s, s, true) + widen(n),
+                ),
+            ];
+            for (what, graph, want) in cases {
+                let got = profile_with(&graph, "cryptflow2", &overrides);
+                assert_cost(
+                    got,
+                    want,
+                    &format!("{what} at ell {ell}, scale {s}, {shape:?}"),
+                );
+            }
+        }
+    }
 }
