@@ -304,7 +304,7 @@ fn compare_is_data() {
     let table = ok(&["compare", "bert-tiny", "--frameworks", "crypten,cheetah"]);
     assert!(table.contains("cannot cost it [1]"), "{table}");
     assert!(
-        table.contains("[1] cheetah: cost_models/cheetah.toml: unsupported.gather.*s: OpenCheetah's implementation has no lookup at secret indices, as embeddings are not among its layers; give the model embedded inputs or use --framework spu-cheetah (and 3 more)"),
+        table.contains("[1] cheetah: cost_models/cheetah.toml: unsupported.gather.*s: OpenCheetah's implementation has no lookup at secret indices, as embeddings are not among its layers; give the model embedded inputs or use --framework spu-cheetah (and 4 more)"),
         "{table}"
     );
     // sizes go up to TB

@@ -517,26 +517,6 @@ fn unsupported_ops_are_errors_not_zero() {
     );
 }
 
-/// OpenCheetah's TanH is SiRNN's (the same math-functions.cpp over silent OT): priced, and far
-/// cheaper than over CrypTFlow2's IKNP, whose receivers send 128 bits an OT and whose calls
-/// are padded to 16384 OTs.
-#[test]
-fn cheetah_prices_tanh_as_sirnn_over_silent_ot() {
-    let mut b = ModelBuilder::new("tanh");
-    let x = b.input("x", vec![128, 768]).unwrap();
-    let y = b.tanh(x).unwrap();
-    let graph = b.finish(vec![y]);
-    let ch = profile(&graph, &load("cheetah")).total;
-    let cf2 = profile(&graph, &load("cryptflow2")).total;
-    assert!(ch.online_bits > 0.0 && ch.online_rounds > 0.0);
-    assert!(
-        ch.online_bits * 2.0 < cf2.online_bits,
-        "{} vs {}",
-        ch.online_bits,
-        cf2.online_bits
-    );
-}
-
 /// A gather of 3 rows of a secret 16 x 4 table at secret indices under ABY3, by the closed
 /// forms of MP-SPDZ's oblivious read (oram.LinearORAM._read): one bit decomposition per index
 /// (costed as an LTZ, 9*ell bits, log2(ell) + 2 rounds), the demux of the 4 index bits (two
