@@ -611,6 +611,23 @@ impl Op {
         )
     }
 
+    /// Whether the op only moves, copies or selects the elements of its data operands, with no
+    /// arithmetic (reshapes, transposes, slices, expands, concatenation, identity, dropout as
+    /// inference runs it): what holds of every element of its inputs holds of its output.
+    pub fn moves_elements_only(&self) -> bool {
+        matches!(
+            self,
+            Op::Reshape { .. }
+                | Op::Flatten { .. }
+                | Op::Transpose { .. }
+                | Op::Slice { .. }
+                | Op::Expand { .. }
+                | Op::Concat { .. }
+                | Op::Identity
+                | Op::Dropout { .. }
+        )
+    }
+
     /// Whether the node has no inputs and declares its value (input, parameter, constant).
     pub fn is_source(&self) -> bool {
         matches!(self, Op::Input | Op::Parameter { .. } | Op::Constant { .. })

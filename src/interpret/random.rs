@@ -300,16 +300,10 @@ fn layout_readers(graph: &Graph, id: NodeId) -> Vec<(NodeId, usize)> {
             continue;
         }
         for (u, slot) in uses(graph, n) {
-            match &graph.node(u).op {
-                Op::Reshape { .. }
-                | Op::Flatten { .. }
-                | Op::Transpose { .. }
-                | Op::Slice { .. }
-                | Op::Expand { .. }
-                | Op::Concat { .. }
-                | Op::Identity
-                | Op::Dropout { .. } => stack.push(u),
-                _ => readers.push((u, slot)),
+            if graph.node(u).op.moves_elements_only() {
+                stack.push(u);
+            } else {
+                readers.push((u, slot));
             }
         }
     }

@@ -69,14 +69,6 @@ pub fn nonneg(op: &Op, operands: &[bool]) -> bool {
         | Op::ReduceSum { .. }
         | Op::ReduceMean { .. }
         | Op::ReduceMax { .. }
-        | Op::Reshape { .. }
-        | Op::Flatten { .. }
-        | Op::Transpose { .. }
-        | Op::Slice { .. }
-        | Op::Expand { .. }
-        | Op::Concat { .. }
-        | Op::Dropout { .. }
-        | Op::Identity
         | Op::Add
         | Op::Mul
         | Op::Div
@@ -84,6 +76,7 @@ pub fn nonneg(op: &Op, operands: &[bool]) -> bool {
         | Op::MatMul
         | Op::Linear
         | Op::Conv2d { .. } => all,
+        op if op.moves_elements_only() => all,
         _ => false,
     }
 }
