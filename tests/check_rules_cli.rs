@@ -2,6 +2,8 @@
 //! rules of `tests/fixtures/rules/wrong.rules` fail with a minimal counterexample and a
 //! non-zero exit status.
 
+mod scratch;
+
 use hawkeye_mpc::optimize::{RuleClass, RuleSet};
 use std::process::Command;
 
@@ -160,8 +162,7 @@ fn json_lists_failures_with_values() {
 
 #[test]
 fn broken_files_are_reported() {
-    let dir = std::env::temp_dir().join(format!("hawkeye-check-rules-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("check-rules");
     let file = dir.join("typo.rules");
     std::fs::write(
         &file,

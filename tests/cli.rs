@@ -1,5 +1,7 @@
 //! The `hawkeye` binary: commands, output formats and error exits.
 
+mod scratch;
+
 use assert_cmd::Command;
 use hawkeye_mpc::zoo;
 use serde_json::Value;
@@ -91,8 +93,7 @@ fn folded_stacks_and_flame_graph() {
         out.lines().any(|l| l == "mlp;fc1;linear;mmul_aa 1618176"),
         "{out}"
     );
-    let dir = std::env::temp_dir().join(format!("hawkeye-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("cli");
     let svg = dir.join("mlp.svg");
     hawkeye()
         .args(["profile", "mlp", "-f", "semi2k", "--flamegraph"])
@@ -108,8 +109,7 @@ fn folded_stacks_and_flame_graph() {
 
 #[test]
 fn export_then_show_round_trips() {
-    let dir = std::env::temp_dir().join(format!("hawkeye-export-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("export");
     let file = dir.join("lenet.json");
     hawkeye()
         .args(["export", "lenet5", "--batch", "3", "-o"])
@@ -336,8 +336,7 @@ fn equiv_reports_the_error_and_savings_of_a_quad_gelu_bert_layer() {
     };
     let g = frontend::load_model(&bert, &options).unwrap();
     let quad = quad_gelu(&g);
-    let dir = std::env::temp_dir().join(format!("hawkeye-equiv-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("equiv");
     let variant = dir.join("bert_layer_quad.json");
     frontend::write_model(&quad, &variant).unwrap();
     let args = [
@@ -385,8 +384,7 @@ fn equiv_reports_the_error_and_savings_of_a_quad_gelu_bert_layer() {
 fn equiv_binds_the_weights_an_onnx_file_stores() {
     // The export stores (placeholder) weights; the zoo model has none, so its parameters take
     // the stored values by name.
-    let dir = std::env::temp_dir().join(format!("hawkeye-equiv-onnx-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("equiv-onnx");
     let file = dir.join("lenet5.onnx");
     hawkeye()
         .args(["export", "lenet5", "-o"])

@@ -1,5 +1,7 @@
 //! `hawkeye profile --train`: training steps from the command line, per phase and in total.
 
+mod scratch;
+
 use serde_json::Value;
 use std::process::Command;
 
@@ -88,8 +90,7 @@ fn every_optimizer_and_loss_runs() {
 
 #[test]
 fn model_files_train_like_zoo_models() {
-    let dir = std::env::temp_dir().join(format!("hawkeye-cli-train-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("cli-train");
     let file = dir.join("mlp.json");
     let file = file.to_str().unwrap();
     let (ok, _, err) = hawkeye(&["export", "mlp", "--batch", "32", "-o", file]);

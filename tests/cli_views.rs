@@ -2,6 +2,8 @@
 //! honest numbers, the default overview, the per-layer table, `compare` as data, the catalogs,
 //! completions and `diff`. Human views are snapshot-tested (`tests/snapshots/`).
 
+mod scratch;
+
 use assert_cmd::Command;
 use std::io::Read;
 use std::process::Stdio;
@@ -38,10 +40,8 @@ fn error(args: &[&str], code: i32) -> String {
     err
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("hawkeye-views-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(tag: &str) -> scratch::Scratch {
+    scratch::dir(&format!("views-{tag}"))
 }
 
 #[test]

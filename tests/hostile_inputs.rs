@@ -1,6 +1,8 @@
 //! Hostile and extreme inputs through the command line (issue 11): every case ends in one
 //! clear error, or a correct figure, and never in a panic, an abort or a wrapped number.
 
+mod scratch;
+
 use assert_cmd::Command;
 use hawkeye_mpc::frontend::onnx::proto::ModelProto;
 use prost::Message;
@@ -28,11 +30,8 @@ fn error(args: &[&str], code: i32) -> String {
 }
 
 /// A fresh folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hawkeye-hostile-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> scratch::Scratch {
+    scratch::dir(&format!("hostile-{name}"))
 }
 
 fn fixture(name: &str) -> PathBuf {

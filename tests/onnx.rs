@@ -1,6 +1,8 @@
 //! ONNX import and export: every fixture imports with the expected shapes and module paths,
 //! export → import gives back the graph, bad inputs give clear errors and never panic.
 
+mod scratch;
+
 use hawkeye_mpc::frontend::onnx::proto::{
     attribute_proto::AttributeType, tensor_shape_proto, type_proto, AttributeProto, GraphProto,
     ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
@@ -422,8 +424,7 @@ fn external_data_is_referenced_not_read() {
     assert_same(&g, &back, "external_data via bytes");
 
     // export_file keeps external data external, in `<file>.data` beside the model.
-    let dir = std::env::temp_dir().join(format!("hawkeye-onnx-ext-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("onnx-ext");
     let out = dir.join("copy.onnx");
     export_file(&g, &out).unwrap();
     let data = std::fs::read(dir.join("copy.onnx.data")).unwrap();

@@ -1,10 +1,11 @@
 //! `hawkeye optimize`, run as a binary.
 
+mod scratch;
+
 use hawkeye_mpc::cost;
 use hawkeye_mpc::frontend;
 use hawkeye_mpc::graph::Visibility;
 use hawkeye_mpc::profile::Profile;
-use std::path::PathBuf;
 use std::process::Command;
 
 const BEAVER: &str = concat!(
@@ -24,10 +25,8 @@ fn hawkeye(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hawkeye-optimize-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+fn scratch(name: &str) -> scratch::Scratch {
+    scratch::file("optimize-cli", name)
 }
 
 #[test]

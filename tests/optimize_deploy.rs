@@ -2,7 +2,8 @@
 //! files: the by-layer table aligned by structure (a folded batch norm removed, its conv
 //! changed), the flame graph of removed work, and results that load wherever the input does.
 
-use std::path::PathBuf;
+mod scratch;
+
 use std::process::Command;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/onnx");
@@ -19,10 +20,8 @@ fn hawkeye(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hawkeye-optimize-deploy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+fn scratch(name: &str) -> scratch::Scratch {
+    scratch::file("optimize-deploy", name)
 }
 
 /// The cells of the table that follows the line starting with `title`, one row per line.

@@ -2,16 +2,12 @@
 //! byte-identical files on an idle machine and on one loaded by busy threads, whatever the
 //! thread count; and the limits that stop it are reported.
 
+mod scratch;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hawkeye-determinism-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 fn optimize(args: &[&str], threads: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hawkeye"))
@@ -50,8 +46,9 @@ fn identical_files_under_load_and_other_thread_counts() {
         ("resnet18", "crypten", "public"),
         ("bert-base", "crypten", "secret"),
     ] {
-        let idle = scratch(&format!("{model}-idle.json"));
-        let loaded = scratch(&format!("{model}-loaded.json"));
+        let dir = scratch::dir("determinism");
+        let idle = dir.join(format!("{model}-idle.json"));
+        let loaded = dir.join(format!("{model}-loaded.json"));
         let args = |out: &PathBuf| {
             vec![
                 model.to_string(),

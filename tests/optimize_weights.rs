@@ -3,6 +3,8 @@
 //! values, the file keeps the model's interface and only its own ops, and it computes the
 //! original's outputs on the original's weights; a corrupted weight fails the check and equiv.
 
+mod scratch;
+
 use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::frontend::{self, npy, LoadOptions};
 use hawkeye_mpc::graph::{Graph, Op, Visibility, WeightData};
@@ -19,10 +21,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hawkeye-weights-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+fn scratch(name: &str) -> scratch::Scratch {
+    scratch::file("weights", name)
 }
 
 fn load(path: &Path) -> Graph {
