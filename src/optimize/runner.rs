@@ -58,13 +58,14 @@ impl Default for Limits {
 
 impl Limits {
     /// The default limits for a graph of `nodes` nodes: the e-node limit grows with the graph
-    /// (four e-nodes per graph node, at least the default), and so does the number of matches
+    /// (eight e-nodes per graph node, at least the default: a graph whose every layer is a
+    /// sibling merge saturates at about 4.2), and so does the number of matches
     /// a rule may have in one iteration before the scheduler bans it (one per graph node), so
     /// that a large graph is rewritten throughout rather than stopped as soon as it is loaded.
     pub fn for_graph(nodes: usize) -> Limits {
         let default = Limits::default();
         Limits {
-            nodes: default.nodes.max(nodes.saturating_mul(4)),
+            nodes: default.nodes.max(nodes.saturating_mul(8)),
             match_limit: default.match_limit.max(nodes),
             ..default
         }

@@ -25,6 +25,7 @@
 //! The preferences then go through [`super::resolve`], which guarantees an acyclic result.
 
 use super::costset::{CostSet, Sets};
+use super::sharing::{Nodes, Solution, NONE};
 use super::{dag_cost, resolve, Extracted};
 use crate::optimize::analysis::EGraph;
 use crate::optimize::cost::NodeCosts;
@@ -79,6 +80,9 @@ impl Ord for Gain {
 /// Best e-node (global index) and its set, per e-class.
 type State = Vec<Option<(u32, CostSet)>>;
 
+/// The entries of a [`State`] a trial replaced, in order, to undo it.
+type Log = Vec<(u32, Option<(u32, CostSet)>)>;
+
 /// An acyclic choice and its DAG cost.
 type Choice = (HashMap<Id, usize>, f64);
 
@@ -99,9 +103,13 @@ struct Dense<'a> {
     first_node: Vec<u32>,
     /// E-classes treated as already paid.
     prepaid: Vec<bool>,
+    /// E-nodes in the work-list (all false between propagations).
+    queued: Vec<bool>,
     sets: Sets,
     /// Work units spent outside the sets.
     work: u64,
+    /// Work units the sharing pass's solution spent.
+    solution_work: u64,
     budget: Budget,
 }
 
@@ -125,8 +133,10 @@ impl<'a> Dense<'a> {
             parents: vec![Vec::new(); classes.len()],
             first_node: Vec::with_capacity(classes.len()),
             prepaid: vec![false; classes.len()],
+            queued: Vec::new(),
             sets: Sets::new(classes.len()),
             work: 0,
+            solution_work: 0,
             budget,
             classes,
             dense,
@@ -159,6 +169,7 @@ impl<'a> Dense<'a> {
                     .push(original.contains(&n.clone().map_children(|ch| egraph.find(ch))));
             }
         }
+        d.queued = vec![false; d.node_class.len()];
         d
     }
 
@@ -170,9 +181,9 @@ impl<'a> Dense<'a> {
         }
     }
 
-    /// Work spent so far.
+    /// Work spent so far (`solution`: the sharing pass's, counted with it).
     fn spent(&self) -> u64 {
-        self.work + self.sets.work
+        self.work + self.sets.work + self.solution_work
     }
 
     /// Why to stop now, if the budget is spent.
@@ -188,22 +199,37 @@ impl<'a> Dense<'a> {
 
     /// Runs the work-list to a fixpoint from the queued e-nodes; stops early (with the reason)
     /// when the budget runs out.
-    fn propagate(&mut self, state: &mut State, mut queue: VecDeque<u32>) -> Result<(), Stopped> {
+    ///
+    /// With a `log` (a trial), every replaced entry is logged, and an improved e-class passes
+    /// the change on to its parents only when its best e-node changed (or it is the `seed`,
+    /// the e-class tried): an e-class that keeps its e-node keeps its place in the solution,
+    /// so the trial stays in the neighbourhood of the seed instead of refreshing the sets of
+    /// every e-class above it (on a deep graph, all of it).
+    fn propagate(
+        &mut self,
+        state: &mut State,
+        mut queue: VecDeque<u32>,
+        mut log: Option<&mut Log>,
+        seed: Option<u32>,
+    ) -> Result<(), Stopped> {
         let eps = |x: f64| 1e-12 * x.abs().max(1e-300);
-        let mut queued = vec![false; self.node_class.len()];
         self.work += queue.len() as u64;
         for &g in &queue {
-            queued[g as usize] = true;
+            self.queued[g as usize] = true;
         }
         while let Some(g) = queue.pop_front() {
             self.work += 1;
             if self.work % 65_536 == 0 {
                 if let Some(stop) = self.exhausted() {
+                    for &g in &queue {
+                        self.queued[g as usize] = false;
+                    }
+                    self.queued[g as usize] = false;
                     return Err(stop);
                 }
             }
             let g = g as usize;
-            queued[g] = false;
+            self.queued[g] = false;
             let c = self.node_class[g];
             let own = self.cost(g);
             if !own.is_finite() {
@@ -241,11 +267,21 @@ impl<'a> Dense<'a> {
                 }
             };
             if better {
-                state[c as usize] = Some((g as u32, set));
-                for &p in &self.parents[c as usize] {
-                    if !queued[p as usize] {
-                        queued[p as usize] = true;
-                        queue.push_back(p);
+                let old = state[c as usize].replace((g as u32, set));
+                let moved = old.as_ref().is_none_or(|(o, _)| *o as usize != g);
+                let pass_on = match log.as_deref_mut() {
+                    None => true,
+                    Some(log) => {
+                        log.push((c, old));
+                        moved || seed == Some(c)
+                    }
+                };
+                if pass_on {
+                    for &p in &self.parents[c as usize] {
+                        if !self.queued[p as usize] {
+                            self.queued[p as usize] = true;
+                            queue.push_back(p);
+                        }
                     }
                 }
             }
@@ -253,32 +289,61 @@ impl<'a> Dense<'a> {
         Ok(())
     }
 
-    /// Treats e-class `ci` as paid, propagates, and returns the gain over `cost` with the new
-    /// state, choice and cost (`Ok(None)` when there is no gain).
-    #[allow(clippy::type_complexity)]
+    /// Treats e-class `ci` as paid, propagates around it, and switches the e-classes of the
+    /// solution whose best e-node changed; returns the gain (the fall of the solution's DAG
+    /// cost) and the log to undo the state with [`Dense::rollback`] (or drop, to keep it).
     fn trial(
         &mut self,
-        state: &State,
+        state: &mut State,
+        solution: &mut Solution,
         ci: usize,
-        root: Id,
-        cost: f64,
-    ) -> Result<Option<(f64, (State, HashMap<Id, usize>, f64))>, Stopped> {
+    ) -> Result<(f64, Log), Stopped> {
         if let Some(stop) = self.exhausted() {
             return Err(stop);
         }
         self.prepaid[ci] = true;
-        self.work += state.len() as u64;
-        let mut trial = state.clone();
+        let mut log = Log::new();
         let first = self.first_node[ci];
         let n = self.egraph[self.classes[ci]].nodes.len() as u32;
-        let propagated = self.propagate(&mut trial, (first..first + n).collect());
-        let result = propagated.and_then(|()| self.resolve(&trial, root));
-        self.prepaid[ci] = false;
-        let Some((choice, cost2)) = result? else {
-            return Ok(None);
+        let seed = Some(ci as u32);
+        if let Err(stop) = self.propagate(state, (first..first + n).collect(), Some(&mut log), seed)
+        {
+            self.rollback(state, solution, ci, log);
+            return Err(stop);
+        }
+        // The e-classes whose best e-node changed, in the order first changed.
+        let mut seen: FxHashSet<u32> = FxHashSet::default();
+        let mut moved = Vec::new();
+        for (c, old) in &log {
+            if seen.insert(*c) {
+                let now = state[*c as usize].as_ref().map(|(g, _)| *g);
+                if old.as_ref().map(|(g, _)| *g) != now {
+                    moved.push(*c);
+                }
+            }
+        }
+        let nodes = Nodes {
+            children: &self.node_children,
+            cost: &self.node_cost,
         };
-        let gain = cost - cost2;
-        Ok((gain > 1e-12 * cost.abs()).then_some((gain, (trial, choice, cost2))))
+        let pick = |c: u32| state[c as usize].as_ref().map(|(g, _)| *g);
+        for c in moved {
+            if solution.reachable(c) {
+                if let Some(g) = pick(c) {
+                    solution.switch(c, g, &pick, &nodes);
+                }
+            }
+        }
+        Ok((-solution.delta, log))
+    }
+
+    /// Undoes a trial of e-class `ci`: the solution's changes, the state's and the prepayment.
+    fn rollback(&mut self, state: &mut State, solution: &mut Solution, ci: usize, log: Log) {
+        solution.rollback();
+        for (c, old) in log.into_iter().rev() {
+            state[c as usize] = old;
+        }
+        self.prepaid[ci] = false;
     }
 
     /// The acyclic choice a state prefers, and its real DAG cost (`Ok(None)`: no acyclic
@@ -329,21 +394,35 @@ pub fn extract(
         .filter(|&g| d.node_children[g].is_empty())
         .map(|g| g as u32)
         .collect();
-    d.propagate(&mut state, leaves)?;
-    let Some((mut choice, mut cost)) = d.resolve(&state, root)? else {
+    d.propagate(&mut state, leaves, None, None)?;
+    let Some((choice, cost)) = d.resolve(&state, root)? else {
         return Ok(None);
     };
+    let mut chosen = vec![NONE; d.classes.len()];
+    for (c, &i) in &choice {
+        let ci = d.dense[c] as usize;
+        chosen[ci] = d.first_node[ci] + i as u32;
+    }
+    let nodes = Nodes {
+        children: &d.node_children,
+        cost: &d.node_cost,
+    };
+    let mut solution = Solution::new(d.dense[&egraph.find(root)], chosen, &nodes);
 
     // Sharing pass over costly e-classes outside the solution that several e-classes use.
     // Lazy best-first: every candidate's gain is measured once; the best is re-measured
     // against the current solution and taken if it still beats the next one's (stale) gain,
-    // so a layer merged from three wins over one merged from overlapping pairs.
+    // so a layer merged from three wins over one merged from overlapping pairs. Every trial
+    // is local (see [`Dense::trial`]), so the pass is linear in the candidates.
     let mut stopped = None;
     let mut heap: BinaryHeap<(Gain, u32)> = BinaryHeap::new();
+    let mut running = cost;
+    let worth = |gain: f64, cost: f64| gain > 1e-12 * cost.abs();
+    let mut taken = 0usize;
     for ci in 0..d.classes.len() {
         let Some((g, _)) = &state[ci] else { continue };
         let own = d.node_cost[*g as usize];
-        if own <= 0.0 || !own.is_finite() || choice.contains_key(&d.classes[ci]) {
+        if own <= 0.0 || !own.is_finite() || solution.reachable(ci as u32) {
             continue;
         }
         let users: FxHashSet<u32> = d.parents[ci]
@@ -353,38 +432,59 @@ pub fn extract(
         if users.len() < 2 {
             continue;
         }
-        match d.trial(&state, ci, root, cost) {
-            Ok(Some((gain, _))) => heap.push((Gain(gain), ci as u32)),
-            Ok(None) => {}
+        match d.trial(&mut state, &mut solution, ci) {
+            Ok((gain, log)) => {
+                d.rollback(&mut state, &mut solution, ci, log);
+                if worth(gain, running) {
+                    heap.push((Gain(gain), ci as u32));
+                }
+            }
             Err(stop) => {
                 stopped = Some(stop);
                 break;
             }
         }
+        d.solution_work = solution.work;
     }
     while stopped.is_none() {
         let Some((_, ci)) = heap.pop() else { break };
         let ci = ci as usize;
-        if choice.contains_key(&d.classes[ci]) {
+        if solution.reachable(ci as u32) {
             continue;
         }
-        let (gain, (trial, c2, cost2)) = match d.trial(&state, ci, root, cost) {
-            Ok(Some(found)) => found,
-            Ok(None) => continue,
+        let (gain, log) = match d.trial(&mut state, &mut solution, ci) {
+            Ok(found) => found,
             Err(stop) => {
                 stopped = Some(stop);
                 break;
             }
         };
+        d.solution_work = solution.work;
+        if !worth(gain, running) {
+            d.rollback(&mut state, &mut solution, ci, log);
+            continue;
+        }
         if heap.peek().is_some_and(|(next, _)| next.0 > gain) {
+            d.rollback(&mut state, &mut solution, ci, log);
             heap.push((Gain(gain), ci as u32));
             continue;
         }
-        d.prepaid[ci] = true;
-        state = trial;
-        choice = c2;
-        cost = cost2;
+        // Kept: ci stays paid, the state and the solution keep their changes.
+        running -= gain;
+        solution.commit();
+        taken += 1;
     }
+    d.solution_work = solution.work;
+    let (choice, cost) = if taken == 0 {
+        (choice, cost)
+    } else {
+        let choice: HashMap<Id, usize> = solution
+            .chosen()
+            .map(|(ci, g)| (d.classes[ci], (g - d.first_node[ci]) as usize))
+            .collect();
+        let cost = dag_cost(egraph, costs, root, &choice);
+        (choice, cost)
+    };
     Ok(Some(Outcome {
         extracted: Extracted { choice, cost },
         work: d.spent(),

@@ -6,7 +6,8 @@
 //! read by three slices is paid once. Two DAG-cost extractors:
 //! - [`greedy`]: bottom-up, each e-class keeping the set of costed e-classes of its best
 //!   sub-DAG (extraction-gym's greedy-DAG idea), so shared e-classes are counted once; the
-//!   sets are persistent tries ([`costset`]) that share structure between versions;
+//!   sets are persistent tries ([`costset`]) that share structure between versions; its
+//!   sharing pass changes a reference-counted solution ([`sharing`]) one e-class at a time;
 //! - [`ilp`]: an exact 0-1 program (good_lp with the pure-Rust microlp solver), time-limited,
 //!   warm-started from the greedy choice, with cycles cut lazily.
 //!
@@ -15,6 +16,7 @@
 pub mod costset;
 pub mod greedy;
 pub mod ilp;
+pub mod sharing;
 
 use super::analysis::EGraph;
 use super::cost::NodeCosts;
