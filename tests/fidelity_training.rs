@@ -9,11 +9,17 @@
 //! - SPU 0.9.5 ABY3 (3 parties): the `spu-aby3` model's bytes (with the per-program p2a of
 //!   the sealed constants, `[[setup]]`) match; SPU 0.9.5 CHEETAH: the `spu-cheetah` model is
 //!   within 3 % of the warm run (`total_warm`). Both on every step of `SPECS`.
-//! - Not yet: the embedding step `zb_embedding_train_b4` (measured, not asserted): SPU runs
-//!   the gradient's scatter-add at secret ids as a loop (`pphlo.while`), not modelled.
+//! - The embedding steps `zb_embedding_train_b4` and `zd_embedding_train_b2` (another vocab,
+//!   dim and id count): SPU runs the gradient's scatter-add at
+//!   secret ids as a loop (`pphlo.while`, one trip per id, `scatter_add` in the SPU models),
+//!   asserted per MPC kernel under SEMI2K. CrypTen cannot run it (no gather at encrypted ids):
+//!   no CrypTen result, and the crypten training profile warns with CrypTen's own error
+//!   (`crypten_refuses_the_embedding_step`).
 
 mod common;
 
+use assert_cmd::Command;
+use hawkeye_mpc::cost::loadability::warning;
 use hawkeye_mpc::cost::{self, CostKind, CostModel, CostNode};
 use hawkeye_mpc::profile::{NodeCosting, Profile};
 use serde_json::Value;
@@ -34,7 +40,9 @@ const SPECS: &[&str] = &[
     "y_maxpool_cnn_train_b4",
     "z_residual_train_b16",
     "za_dropout_train_b16",
+    "zb_embedding_train_b4",
     "zc_mlp_adam_optax_b8",
+    "zd_embedding_train_b2",
 ];
 
 fn profile(name: &str, model: &CostModel, threshold: Option<f64>) -> Profile {
@@ -83,9 +91,10 @@ fn primitive_totals(p: &Profile) -> BTreeMap<String, (f64, f64)> {
     out
 }
 
-/// The model's primitives under SPU's kernel names: the model calls SPU's SquareA kernel
-/// `square_a` (its class name), which SPU 0.9.5's profile logs as `square_s`.
-const KERNEL_NAMES: &[(&str, &str)] = &[("square_a", "square_s")];
+/// The model's primitives under SPU's kernel names: the model calls SPU's SquareA and EqualAP
+/// kernels `square_a` and `equal_ap` (their class names), which SPU 0.9.5's profile logs as
+/// `square_s` and `equal_sp`.
+const KERNEL_NAMES: &[(&str, &str)] = &[("square_a", "square_s"), ("equal_ap", "equal_sp")];
 
 #[test]
 fn spu_semi2k_steps_match_per_kernel() {
@@ -95,7 +104,9 @@ fn spu_semi2k_steps_match_per_kernel() {
         "u_gelu_train_b16",
         "y_maxpool_cnn_train_b4",
         "za_dropout_train_b16",
+        "zb_embedding_train_b4",
         "zc_mlp_adam_optax_b8",
+        "zd_embedding_train_b2",
     ] {
         semi2k_kernels_match(name);
     }
@@ -209,4 +220,49 @@ fn spu_cheetah_training_steps_are_within_3_percent_warm() {
             (ours / measured - 1.0) * 100.0
         );
     }
+}
+
+/// CrypTen cannot run a gather at encrypted ids (crypten/nn/module.py Gather.forward raises),
+/// so neither the forward nor the gradient of the embedding step runs: the training profile
+/// warns as inference does, with CrypTen's error, and says what its cost stands for.
+#[test]
+fn crypten_refuses_the_embedding_step() {
+    const WANT: &str = "crypten.nn.from_onnx (CrypTen 0.4.1) refuses Gather node '/0/Gather' \
+        (module 0): ValueError: Cannot perform Gather operation using encrypted indices. \
+        (crypten/nn/module.py Gather.forward, at run time: the indices come from the encrypted \
+        model input); the cost shown is that of a secret one-hot of the indices times the table \
+        (a Beaver matmul), and in a training step of its gradient, the one-hot transposed times \
+        the gradient (a Beaver matmul, [ops.gather_grad])";
+    let model = cost::load_framework("crypten", &[]).unwrap();
+    let forward = common::spec_graph("zb_embedding_train_b4");
+    let fe = model.frontend.as_ref().unwrap();
+    let refused = hawkeye_mpc::frontend::refusals("zb_embedding_train_b4", &forward, fe).unwrap();
+    let lines: Vec<String> = refused.iter().map(|r| warning(&fe.name, r)).collect();
+    assert_eq!(lines, [WANT]);
+    // the profile of the training step (the CLI, on the step's model file) warns the same
+    let dir = std::env::temp_dir().join(format!("hawkeye-zb-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("zb.onnx");
+    hawkeye_mpc::frontend::write_model(&forward, &file).unwrap();
+    let out = Command::cargo_bin("hawkeye")
+        .unwrap()
+        .args([
+            "profile",
+            file.to_str().unwrap(),
+            "-f",
+            "crypten",
+            "--train",
+        ])
+        .args(["--depth", "0"])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        (out.status.code(), stderr.as_str()),
+        (Some(0), format!("warning: {WANT}\n").as_str())
+    );
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("NOT RUNNABLE as given"));
 }
