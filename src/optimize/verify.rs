@@ -201,35 +201,43 @@ pub fn compare(
     // Before random inputs of the declared shapes are drawn.
     crate::interpret::check_size(input)?;
     crate::interpret::check_size(result)?;
-    let parameters =
-        |g: &Graph| parameter_bindings(g).map_err(|e| InterpretError::Unsupported(e.to_string()));
-    let (mut a_values, mut b_values) = (parameters(input)?, parameters(result)?);
     let input_ids: Vec<_> = input
         .node_ids()
         .filter(|&id| matches!(input.node(id).op, Op::Input))
         .collect();
+    let runs = samples + given.len();
+    // Run `graph` with its own parameters on every check input. The input graph's outputs are
+    // kept and its parameters dropped before the result's are bound, so that a large model's
+    // parameters (GPT-2's 124 M, 1 GB as f64) are held once, not twice.
+    let outputs_of = |graph: &Graph| -> Result<Vec<Vec<Tensor>>, InterpretError> {
+        let mut values =
+            parameter_bindings(graph).map_err(|e| InterpretError::Unsupported(e.to_string()))?;
+        (0..runs)
+            .map(|i| {
+                for &id in &input_ids {
+                    let name = &input.node(id).name;
+                    let value = match i.checked_sub(samples) {
+                        None => random_tensor(input, id, seed.wrapping_add(i as u64)),
+                        Some(g) => given[g].get(name).cloned().ok_or_else(|| {
+                            InterpretError::MissingBinding {
+                                node: name.clone(),
+                                kind: "input",
+                            }
+                        })?,
+                    };
+                    values.insert(name.clone(), value);
+                }
+                evaluate(graph, &values, arithmetic)
+            })
+            .collect()
+    };
+    let reference = outputs_of(input)?;
+    let results = outputs_of(result)?;
     let mut finite = true;
     let mut undefined = 0;
     let mut compared = vec![0usize; outputs.len()];
-    for i in 0..samples + given.len() {
-        for &id in &input_ids {
-            let name = &input.node(id).name;
-            let value =
-                match i.checked_sub(samples) {
-                    None => random_tensor(input, id, seed.wrapping_add(i as u64)),
-                    Some(g) => given[g].get(name).cloned().ok_or_else(|| {
-                        InterpretError::MissingBinding {
-                            node: name.clone(),
-                            kind: "input",
-                        }
-                    })?,
-                };
-            a_values.insert(name.clone(), value.clone());
-            b_values.insert(name.clone(), value);
-        }
-        let a = evaluate(input, &a_values, arithmetic)?;
-        let b = evaluate(result, &b_values, arithmetic)?;
-        for (((o, n), x), y) in outputs.iter_mut().zip(&mut compared).zip(&a).zip(&b) {
+    for (a, b) in reference.iter().zip(&results) {
+        for (((o, n), x), y) in outputs.iter_mut().zip(&mut compared).zip(a).zip(b) {
             if !x.is_finite() {
                 undefined += 1;
                 continue;
