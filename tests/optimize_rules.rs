@@ -13,6 +13,8 @@ use hawkeye_mpc::optimize::{runner, Limits, RuleSet};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+#[path = "optimize_rules/dot_products.rs"]
+mod dot_products;
 #[path = "optimize_rules/signs_and_composition.rs"]
 mod signs_and_composition;
 
@@ -824,6 +826,7 @@ fn cases() -> Vec<Case> {
         }
     }
     v.extend(signs_and_composition::cases());
+    v.extend(dot_products::cases());
     v
 }
 

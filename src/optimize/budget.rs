@@ -79,7 +79,8 @@ pub struct Decision {
     pub saving_objective: f64,
     pub saving_bytes: f64,
     pub saving_rounds: f64,
-    pub error_alone: f64,
+    /// The error of the site alone (`None`: not measured, the site saves nothing).
+    pub error_alone: Option<f64>,
     /// The error with the sites accepted before and this one (`None`: not combined).
     pub error_cumulative: Option<f64>,
     pub reason: String,
@@ -125,25 +126,34 @@ pub fn search(
     let (relabeled, own_places) = node_places(graph);
     let graph = &relabeled;
     let mut optimizations = 0;
-    let mut run = |sites: &BTreeSet<Site>| -> Result<(Optimized, Point), BudgetError> {
-        optimizations += 1;
-        let restricted = rules.restricted(&places.at_sites(sites.clone()));
-        let opts = Options {
-            allow_approx: !sites.is_empty(),
-            ..*options
+    // The graph optimized with the exact rules and `sites`, and its point; its error is
+    // measured only when its objective is below `measure_below` (a graph that saves nothing
+    // is rejected whatever its error, and the fixed-point run is most of a site's work).
+    let mut run =
+        |sites: &BTreeSet<Site>, measure_below: f64| -> Result<(Optimized, Point), BudgetError> {
+            optimizations += 1;
+            let restricted = rules.restricted(&places.at_sites(sites.clone()));
+            let opts = Options {
+                allow_approx: !sites.is_empty(),
+                ..*options
+            };
+            let out = optimize(graph, model, &restricted, &opts, None)?;
+            let error = if out.after_cost < measure_below {
+                reference.error(&out.graph, budget.metric)?
+            } else {
+                f64::NAN
+            };
+            let point = Point {
+                objective: out.after_cost,
+                online_bytes: out.after.total.online_bits / 8.0,
+                online_rounds: out.after.total.online_rounds,
+                error,
+            };
+            Ok((out, point))
         };
-        let out = optimize(graph, model, &restricted, &opts, None)?;
-        let error = reference.error(&out.graph, budget.metric)?;
-        let point = Point {
-            objective: out.after_cost,
-            online_bytes: out.after.total.online_bits / 8.0,
-            online_rounds: out.after.total.online_rounds,
-            error,
-        };
-        Ok((out, point))
-    };
 
-    let (exact_out, exact) = run(&BTreeSet::new())?;
+    let (exact_out, exact) = run(&BTreeSet::new(), f64::INFINITY)?;
+    let cheaper = |objective: f64| objective * (1.0 - TOLERANCE);
     let found = sites(graph, rules, places);
     let sites_found = found.len();
     let (candidates, grouped_at_depth) = group(&found, budget.max_sites);
@@ -152,7 +162,7 @@ pub fn search(
     let mut alone = Vec::new();
     let mut decisions = Vec::new();
     for site in candidates {
-        let (out, p) = run(&BTreeSet::from([site.clone()]))?;
+        let (out, p) = run(&BTreeSet::from([site.clone()]), cheaper(exact.objective))?;
         let mut d = Decision {
             rule: site.rule.clone(),
             place: site.module.clone(),
@@ -160,12 +170,12 @@ pub fn search(
             saving_objective: exact.objective - p.objective,
             saving_bytes: exact.online_bytes - p.online_bytes,
             saving_rounds: exact.online_rounds - p.online_rounds,
-            error_alone: p.error,
+            error_alone: (!p.error.is_nan()).then_some(p.error),
             error_cumulative: None,
             reason: String::new(),
         };
-        if p.objective >= exact.objective * (1.0 - TOLERANCE) {
-            d.reason = "saves nothing over the exact result".into();
+        if p.objective >= cheaper(exact.objective) {
+            d.reason = "saves nothing over the exact result (error not measured)".into();
             decisions.push(d);
         } else if p.error > budget.max_error {
             d.reason = "over the budget alone".into();
@@ -176,12 +186,9 @@ pub fn search(
     }
 
     // Greedily by saving per unit of error.
-    let ratio = |d: &Decision| {
-        if d.error_alone > 0.0 {
-            d.saving_objective / d.error_alone
-        } else {
-            f64::INFINITY
-        }
+    let ratio = |d: &Decision| match d.error_alone {
+        Some(e) if e > 0.0 => d.saving_objective / e,
+        _ => f64::INFINITY,
     };
     alone.sort_by(|a, b| ratio(&b.1).total_cmp(&ratio(&a.1)));
     let mut accepted: BTreeSet<Site> = BTreeSet::new();
@@ -192,14 +199,15 @@ pub fn search(
         } else {
             let mut with = accepted.clone();
             with.insert(site.clone());
-            run(&with)?
+            run(&with, cheaper(best.objective))?
         };
-        d.error_cumulative = Some(p.error);
-        if p.error > budget.max_error {
-            d.reason = "over the budget combined with the sites accepted before".into();
-        } else if p.objective >= best.objective * (1.0 - TOLERANCE) {
+        if p.objective >= cheaper(best.objective) {
             d.reason = "saves nothing over the sites accepted before".into();
+        } else if p.error > budget.max_error {
+            d.error_cumulative = Some(p.error);
+            d.reason = "over the budget combined with the sites accepted before".into();
         } else {
+            d.error_cumulative = Some(p.error);
             d.accepted = true;
             d.reason = "within the budget".into();
             accepted.insert(site);
@@ -376,7 +384,8 @@ pub fn text(r: &BudgetReport) -> String {
                 },
                 bytes(d.saving_bytes * 8.0),
                 format!("{}", d.saving_rounds),
-                format!("{:.3e}", d.error_alone),
+                d.error_alone
+                    .map_or("-".to_string(), |e| format!("{e:.3e}")),
                 d.error_cumulative
                     .map_or("-".to_string(), |e| format!("{e:.3e}")),
             ]
