@@ -35,6 +35,7 @@ pub use weights::WeightData;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
+use smallvec::SmallVec;
 use std::collections::HashMap;
 
 /// Index of a node in its graph.
@@ -260,7 +261,13 @@ impl Graph {
 
     /// The inputs of a node, in operand order.
     pub fn inputs(&self, id: NodeId) -> Vec<NodeId> {
-        let mut edges: Vec<(usize, NodeId)> = self
+        self.input_ids(id).into_vec()
+    }
+
+    /// The inputs of a node, in operand order, held inline for up to four (no allocation for
+    /// almost every op).
+    pub fn input_ids(&self, id: NodeId) -> SmallVec<[NodeId; 4]> {
+        let mut edges: SmallVec<[(usize, NodeId); 4]> = self
             .dag
             .edges_directed(id, Direction::Incoming)
             .map(|e| (*e.weight(), e.source()))
