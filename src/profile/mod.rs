@@ -27,7 +27,6 @@ use crate::graph::{Graph, NodeId, Op, Phase, ValueInfo};
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
 use smallvec::SmallVec;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -158,7 +157,7 @@ impl Profile {
     /// Module instances in execution order (first appearance), sources excluded.
     pub fn layers(&self) -> Vec<LayerProfile> {
         let mut order: Vec<LayerProfile> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut costliest: Vec<f64> = Vec::new();
         for n in self
             .nodes
