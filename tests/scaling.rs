@@ -65,7 +65,16 @@ fn profile_file(text: &str) -> (f64, usize, usize) {
     let model = cost::load_framework("spu-semi2k", &[]).unwrap();
     let profile = Profile::new(&graph, &model).unwrap();
     let tree = profile.attribution(GroupBy::Module);
-    let view = View {
+    let view = view();
+    let text = render::text(&profile, &tree, &view);
+    let mut json = Vec::new();
+    render::write_json(&mut json, &profile, &tree, &view, false).unwrap();
+    (profile.total.online_bits, text.len(), json.len())
+}
+
+/// The whole tree, in bytes, over a LAN.
+fn view() -> View {
+    View {
         depth: None,
         top: None,
         network: Network::LAN,
@@ -75,11 +84,7 @@ fn profile_file(text: &str) -> (f64, usize, usize) {
         inputs: Vec::new(),
         mode: "inference".to_string(),
         refused: Vec::new(),
-    };
-    let text = render::text(&profile, &tree, &view);
-    let mut json = Vec::new();
-    render::write_json(&mut json, &profile, &tree, &view, false).unwrap();
-    (profile.total.online_bits, text.len(), json.len())
+    }
 }
 
 /// Work per unit of size at `small` and `large`: (allocations, bytes) each.
@@ -115,6 +120,36 @@ fn work_per_node_at_100k_nodes_is_within_2x_of_that_at_10k() {
         |n: usize| synthetic::linear_relu_chain((n - 1) / synthetic::NODES_PER_LAYER).unwrap();
     let per_node = work_per_unit(chain, nodes(2_500), nodes(25_000));
     assert_near_linear("linear + relu chain", per_node);
+}
+
+/// Allocations per node of reading a generated graph of about 100k nodes, profiling it,
+/// building its tree and writing its JSON, at most. That path once took 27 per chain node
+/// (names, module paths and a per-party vector copied per node and per tree node); the
+/// budget keeps a return to that from passing. (The full text tree, rendered row by row, is
+/// left out: it is not a command's default output.)
+const ALLOCATIONS_PER_NODE: f64 = 16.0;
+
+#[test]
+fn allocations_per_node_stay_within_budget() {
+    let chain = synthetic::linear_relu_chain(25_000).unwrap();
+    let siblings = synthetic::sibling_layers(16_667).unwrap();
+    for (what, graph) in [("chain", chain), ("siblings", siblings)] {
+        let text = json::to_json(&graph);
+        let (allocations, _) = work(|| {
+            let graph = json::from_json(&text, "generated.json").unwrap();
+            let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+            let profile = Profile::new(&graph, &model).unwrap();
+            let tree = profile.attribution(GroupBy::Module);
+            let mut json = Vec::with_capacity(1 << 20);
+            render::write_json(&mut json, &profile, &tree, &view(), false).unwrap();
+        });
+        let per_node = allocations as f64 / graph.len() as f64;
+        eprintln!("{what}: {per_node:.2} allocations per node");
+        assert!(
+            per_node <= ALLOCATIONS_PER_NODE,
+            "{what}: {per_node:.2} allocations per node, budget {ALLOCATIONS_PER_NODE}"
+        );
+    }
 }
 
 #[test]

@@ -6,7 +6,8 @@
 //! from the input); 2 a usage or input error (bad option, unreadable model, a framework that
 //! cannot cost the model); `equiv` alone adds 3, approximately equal within `--tolerance`.
 
-use std::io::{BufWriter, ErrorKind, StdoutLock, Write};
+use std::io::{BufWriter, ErrorKind, Write};
+use std::os::fd::AsFd;
 
 /// Exit status of success.
 pub const OK: i32 = 0;
@@ -34,11 +35,21 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 }
 
 /// Lets `write` write to a buffered standard output, as [`emit`] writes text: for output too
-/// large to hold in memory first.
+/// large to hold in memory first. The buffer goes straight to the file descriptor (a
+/// duplicate of it), not through the standard library's line buffer, which would search
+/// every 64 KB chunk for its last newline.
 pub fn emit_with(
-    write: impl FnOnce(&mut BufWriter<StdoutLock<'static>>) -> std::io::Result<()>,
+    write: impl FnOnce(&mut BufWriter<Box<dyn Write>>) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut lock = std::io::stdout().lock();
+    let target: Box<dyn Write> = match lock
+        .flush()
+        .and_then(|()| lock.as_fd().try_clone_to_owned())
+    {
+        Ok(fd) => Box::new(std::fs::File::from(fd)),
+        Err(_) => Box::new(lock),
+    };
+    let mut out = BufWriter::with_capacity(1 << 16, target);
     match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         r => r.map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}")),

@@ -4,7 +4,7 @@
 use super::formula::{Formula, Vars};
 use super::model::{Callee, CostModel, CostModelError, PartyBits, Step};
 use super::operands::{describe_application, describe_case};
-use super::tree::{Cost, CostKind, CostNode};
+use super::tree::{Cost, CostKind, CostNode, PerParty};
 use super::vars::op_vars;
 use crate::graph::{Op, ValueInfo, Visibility};
 
@@ -293,7 +293,7 @@ fn call(
             let party_online_bits = match &prim.online_bits {
                 PartyBits::Symmetric(total) => {
                     let t = value(total)?;
-                    vec![t / parties as f64; parties]
+                    PerParty::splat(t / parties as f64, parties)
                 }
                 PartyBits::PerParty(per) => {
                     if per.len() != parties {

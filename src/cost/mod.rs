@@ -22,7 +22,7 @@ pub use model::{
     AutogradStyle, BatchNormStyle, CostModel, CostModelError, GeluStyle, MaxPoolStyle, SqrtPlusEps,
     TrainingSpec,
 };
-pub use tree::{Cost, CostKind, CostNode};
+pub use tree::{Cost, CostKind, CostNode, PerParty};
 pub use vars::{op_vars, var_names};
 
 use std::path::Path;

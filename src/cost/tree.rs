@@ -1,6 +1,69 @@
 //! Cost figures and the call-chain tree they are attributed along (op > sub-op > primitive).
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use smallvec::SmallVec;
+use std::ops::{Deref, DerefMut};
+
+/// Parties whose figures a [`PerParty`] holds without a heap allocation (every built-in
+/// framework has 2 or 3); more spill to the heap.
+const INLINE_PARTIES: usize = 3;
+
+/// One figure per party, held inline for up to [`INLINE_PARTIES`] parties, so that a [`Cost`]
+/// (one per graph node, per call-chain node and per attribution-tree node) costs no allocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerParty(SmallVec<[f64; INLINE_PARTIES]>);
+
+impl PerParty {
+    /// `value` for each of `parties` parties.
+    pub fn splat(value: f64, parties: usize) -> PerParty {
+        PerParty(SmallVec::from_elem(value, parties))
+    }
+}
+
+impl Deref for PerParty {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        &self.0
+    }
+}
+
+impl DerefMut for PerParty {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        &mut self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a PerParty {
+    type Item = &'a f64;
+    type IntoIter = std::slice::Iter<'a, f64>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl FromIterator<f64> for PerParty {
+    fn from_iter<I: IntoIterator<Item = f64>>(iter: I) -> Self {
+        PerParty(iter.into_iter().collect())
+    }
+}
+
+impl From<Vec<f64>> for PerParty {
+    fn from(v: Vec<f64>) -> Self {
+        PerParty(SmallVec::from_vec(v))
+    }
+}
+
+impl PartialEq<Vec<f64>> for PerParty {
+    fn eq(&self, other: &Vec<f64>) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl Serialize for PerParty {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self[..].serialize(s)
+    }
+}
 
 /// Communication of one piece of work. Bits are totals over all parties; rounds are the
 /// framework's own round count, summed over sequential work.
@@ -11,14 +74,14 @@ pub struct Cost {
     pub offline_bits: f64,
     pub offline_rounds: f64,
     /// Online bits sent by each party (sums to `online_bits`).
-    pub party_online_bits: Vec<f64>,
+    pub party_online_bits: PerParty,
 }
 
 impl Cost {
     /// The zero cost for `parties` parties.
     pub fn zero(parties: usize) -> Cost {
         Cost {
-            party_online_bits: vec![0.0; parties],
+            party_online_bits: PerParty::splat(0.0, parties),
             ..Cost::default()
         }
     }
@@ -31,6 +94,7 @@ impl Cost {
         self.offline_rounds += other.offline_rounds;
         if self.party_online_bits.len() < other.party_online_bits.len() {
             self.party_online_bits
+                .0
                 .resize(other.party_online_bits.len(), 0.0);
         }
         for (a, b) in self

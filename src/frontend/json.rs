@@ -26,6 +26,7 @@ use crate::graph::{
 };
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
@@ -281,6 +282,7 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
 
     let mut ops = OpReader::default();
     let mut graph = Graph::new(parsed.name.to_string());
+    graph.reserve(inputs.len(), inputs.iter().map(Vec::len).sum());
     let mut built = vec![None; parsed.nodes.len()];
     for i in order {
         let n = &parsed.nodes[i];
@@ -336,7 +338,7 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
                     "\"kind\" and \"visibility\" are inferred for op nodes; declare them on sources only",
                 )));
             }
-            let inputs: Vec<_> = inputs[i]
+            let inputs: SmallVec<[_; 4]> = inputs[i]
                 .iter()
                 .map(|&j| built[j].expect("inputs are built first"))
                 .collect();

@@ -35,6 +35,9 @@ pub use weights::WeightData;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Index of a node in its graph.
@@ -59,7 +62,7 @@ pub struct Graph {
     pub name: String,
     dag: DiGraph<Node, usize>,
     outputs: Vec<NodeId>,
-    by_name: HashMap<String, NodeId>,
+    by_name: FxHashMap<String, NodeId>,
     /// Phase given to nodes added from now on.
     current_phase: Phase,
     /// Stored values of parameters, by parameter node name (only for graphs imported from
@@ -76,11 +79,19 @@ impl Graph {
             name: name.into(),
             dag: DiGraph::new(),
             outputs: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: FxHashMap::default(),
             current_phase: Phase::Forward,
             weights: HashMap::new(),
             output_names: Vec::new(),
         }
+    }
+
+    /// Makes room for `nodes` more nodes and `edges` more input edges (a graph read from a
+    /// file, whose size is known, then grows without copying its nodes).
+    pub fn reserve(&mut self, nodes: usize, edges: usize) {
+        self.dag.reserve_nodes(nodes);
+        self.dag.reserve_edges(edges);
+        self.by_name.reserve(nodes);
     }
 
     /// The phase given to nodes added from now on.
@@ -169,7 +180,8 @@ impl Graph {
 
     /// The value `op` would produce over `inputs`, or why it cannot be applied.
     pub fn infer(&self, op: &Op, inputs: &[NodeId]) -> Result<ValueInfo, String> {
-        let values: Vec<&ValueInfo> = inputs.iter().map(|&i| &self.dag[i].value).collect();
+        let values: SmallVec<[&ValueInfo; 4]> =
+            inputs.iter().map(|&i| &self.dag[i].value).collect();
         infer_value(op, &values)
     }
 
@@ -181,24 +193,32 @@ impl Graph {
         value: ValueInfo,
         inputs: &[NodeId],
     ) -> Result<NodeId, GraphError> {
-        if self.by_name.contains_key(&name) {
-            return Err(GraphError::node(
-                &name,
-                &module,
-                "a node with this name already exists".to_string(),
-            ));
-        }
-        let id = self.dag.add_node(Node {
-            name: name.clone(),
+        let id = NodeId::new(self.dag.node_count());
+        let name = match self.by_name.entry(name) {
+            Entry::Occupied(taken) => {
+                return Err(GraphError::node(
+                    taken.key(),
+                    &module,
+                    "a node with this name already exists".to_string(),
+                ))
+            }
+            Entry::Vacant(free) => {
+                let name = free.key().clone();
+                free.insert(id);
+                name
+            }
+        };
+        let added = self.dag.add_node(Node {
+            name,
             module,
             op,
             value,
             phase: self.current_phase,
         });
+        debug_assert_eq!(added, id, "nodes are appended");
         for (slot, &input) in inputs.iter().enumerate() {
             self.dag.add_edge(input, id, slot);
         }
-        self.by_name.insert(name, id);
         Ok(id)
     }
 
@@ -260,7 +280,13 @@ impl Graph {
 
     /// The inputs of a node, in operand order.
     pub fn inputs(&self, id: NodeId) -> Vec<NodeId> {
-        let mut edges: Vec<(usize, NodeId)> = self
+        self.input_ids(id).into_vec()
+    }
+
+    /// The inputs of a node, in operand order, held inline for up to four (no allocation for
+    /// almost every op).
+    pub fn input_ids(&self, id: NodeId) -> SmallVec<[NodeId; 4]> {
+        let mut edges: SmallVec<[(usize, NodeId); 4]> = self
             .dag
             .edges_directed(id, Direction::Incoming)
             .map(|e| (*e.weight(), e.source()))

@@ -5,6 +5,7 @@ use super::{NodeCosting, Profile};
 use crate::cost::{Cost, CostKind, CostNode};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// How to arrange costs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +23,8 @@ pub enum GroupBy {
 /// A node of an attribution tree with the total cost beneath it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AttributionNode {
-    pub label: String,
+    /// Shared by the nodes of one tree that carry the same label.
+    pub label: Arc<str>,
     pub cost: Cost,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<AttributionNode>,
@@ -80,12 +82,20 @@ fn module_prefixes(module: &str) -> Vec<&str> {
     prefixes
 }
 
-/// The tree under construction: nodes in creation order (a child after its parent), children
-/// found by (parent, label) in a hash map, so building is linear in the number of paths added.
+/// No node (the end of a list of children).
+const NONE: usize = usize::MAX;
+
+/// The tree under construction: nodes in creation order (a child after its parent), each
+/// node's children as a list threaded through `first_child` / `next_sibling` (no allocation per
+/// node), children found by (parent, label) in a hash map, so building is linear in the number
+/// of paths added.
 struct TreeBuilder<'a> {
     labels: Vec<&'a str>,
     costs: Vec<Cost>,
-    children: Vec<Vec<usize>>,
+    first_child: Vec<usize>,
+    last_child: Vec<usize>,
+    next_sibling: Vec<usize>,
+    child_count: Vec<u32>,
     index: FxHashMap<(usize, &'a str), usize>,
     parties: usize,
 }
@@ -95,7 +105,10 @@ impl<'a> TreeBuilder<'a> {
         TreeBuilder {
             labels: vec![root],
             costs: vec![Cost::zero(parties)],
-            children: vec![Vec::new()],
+            first_child: vec![NONE],
+            last_child: vec![NONE],
+            next_sibling: vec![NONE],
+            child_count: vec![0],
             index: FxHashMap::default(),
             parties,
         }
@@ -109,8 +122,16 @@ impl<'a> TreeBuilder<'a> {
         let child = self.labels.len();
         self.labels.push(label);
         self.costs.push(Cost::zero(self.parties));
-        self.children.push(Vec::new());
-        self.children[parent].push(child);
+        self.first_child.push(NONE);
+        self.last_child.push(NONE);
+        self.next_sibling.push(NONE);
+        self.child_count.push(0);
+        match self.last_child[parent] {
+            NONE => self.first_child[parent] = child,
+            last => self.next_sibling[last] = child,
+        }
+        self.last_child[parent] = child;
+        self.child_count[parent] += 1;
         self.index.insert((parent, label), child);
         child
     }
@@ -153,32 +174,53 @@ impl<'a> TreeBuilder<'a> {
 
     /// The finished tree, children in creation order, built from the root down (the depth is
     /// bounded: module paths fold below [`MAX_MODULE_LEVELS`]), so that no node is held twice.
+    /// Equal labels (an op's, a primitive's, repeated in every module) share one string.
     fn finish(self) -> AttributionNode {
         let TreeBuilder {
             labels,
             mut costs,
-            mut children,
+            first_child,
+            next_sibling,
+            child_count,
             index,
             ..
         } = self;
         drop(index); // before the tree is built: the peak of memory
-        fn node(
-            i: usize,
-            labels: &[&str],
-            costs: &mut [Cost],
-            children: &mut [Vec<usize>],
-        ) -> AttributionNode {
-            let below = std::mem::take(&mut children[i]);
+        struct Parts<'b, 'a> {
+            labels: &'b [&'a str],
+            costs: &'b mut [Cost],
+            first_child: &'b [usize],
+            next_sibling: &'b [usize],
+            child_count: &'b [u32],
+            shared: FxHashMap<&'a str, Arc<str>>,
+        }
+        fn node(i: usize, t: &mut Parts) -> AttributionNode {
+            let mut children = Vec::with_capacity(t.child_count[i] as usize);
+            let mut c = t.first_child[i];
+            while c != NONE {
+                children.push(node(c, t));
+                c = t.next_sibling[c];
+            }
+            let label = t.labels[i];
             AttributionNode {
-                label: labels[i].to_string(),
-                cost: std::mem::take(&mut costs[i]),
-                children: below
-                    .into_iter()
-                    .map(|c| node(c, labels, costs, children))
-                    .collect(),
+                label: t
+                    .shared
+                    .entry(label)
+                    .or_insert_with(|| Arc::from(label))
+                    .clone(),
+                cost: std::mem::take(&mut t.costs[i]),
+                children,
             }
         }
-        node(0, &labels, &mut costs, &mut children)
+        let mut parts = Parts {
+            labels: &labels,
+            costs: &mut costs,
+            first_child: &first_child,
+            next_sibling: &next_sibling,
+            child_count: &child_count,
+            shared: FxHashMap::default(),
+        };
+        node(0, &mut parts)
     }
 }
 
@@ -224,7 +266,7 @@ mod tests {
         let mut labels = Vec::new();
         let mut at = tree;
         while let Some(first) = at.children.first() {
-            labels.push(first.label.clone());
+            labels.push(first.label.to_string());
             at = first;
         }
         labels
@@ -266,14 +308,14 @@ mod tests {
         let tree = profile.attribution(GroupBy::Module);
         assert_eq!(tree.children.len(), 1);
         let blocks = &tree.children[0];
-        assert_eq!(blocks.label, "blocks");
-        let names: Vec<&str> = blocks.children.iter().map(|c| c.label.as_str()).collect();
+        assert_eq!(&*blocks.label, "blocks");
+        let names: Vec<&str> = blocks.children.iter().map(|c| &*c.label).collect();
         assert_eq!(names.len(), 3);
         assert!(names
             .iter()
             .all(|n| ["blocks.0", "blocks.1", "blocks.2"].contains(n)));
         let by_op = profile.attribution(GroupBy::Op);
-        let ops: Vec<&str> = by_op.children.iter().map(|c| c.label.as_str()).collect();
+        let ops: Vec<&str> = by_op.children.iter().map(|c| &*c.label).collect();
         assert_eq!(ops, ["linear", "relu"]);
         assert!(by_op.children[0].cost.online_bits >= by_op.children[1].cost.online_bits);
         assert_eq!(by_op.cost, profile.total);

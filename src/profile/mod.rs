@@ -20,11 +20,13 @@ mod network;
 pub use attribution::{AttributionNode, GroupBy};
 pub use network::Network;
 
-use crate::cost::{lower_op, Cost, CostKind, CostModel, CostModelError, CostNode, Lowered};
+use crate::cost::{
+    lower_op, Cost, CostKind, CostModel, CostModelError, CostNode, Lowered, PerParty,
+};
 use crate::graph::{Graph, NodeId, Op, Phase, ValueInfo};
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
-use std::collections::HashMap;
+use smallvec::SmallVec;
 use std::fmt::Write as _;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -100,7 +102,9 @@ impl Profile {
         let mut critical: f64 = 0.0;
         for id in graph.node_ids() {
             let node = graph.node(id);
-            let inputs = graph.input_values(id);
+            let input_ids = graph.input_ids(id);
+            let inputs: SmallVec<[&ValueInfo; 4]> =
+                input_ids.iter().map(|&i| &graph.node(i).value).collect();
             let costing = if node.op.is_source() {
                 NodeCosting::Source
             } else {
@@ -118,8 +122,7 @@ impl Profile {
                 NodeCosting::Chain { chain } => chain.cost.clone(),
                 _ => Cost::zero(parties),
             };
-            let start = graph
-                .inputs(id)
+            let start = input_ids
                 .iter()
                 .map(|i| finish_rounds[i.index()])
                 .fold(0.0, f64::max);
@@ -154,7 +157,7 @@ impl Profile {
     /// Module instances in execution order (first appearance), sources excluded.
     pub fn layers(&self) -> Vec<LayerProfile> {
         let mut order: Vec<LayerProfile> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut costliest: Vec<f64> = Vec::new();
         for n in self
             .nodes
@@ -285,7 +288,7 @@ fn setup_cost(model: &CostModel, nodes: &[NodeProfile]) -> Result<Cost, CostMode
             total.add(&Cost {
                 online_bits: bits,
                 online_rounds: eval(&s.online_rounds)?,
-                party_online_bits: vec![bits / model.parties() as f64; model.parties()],
+                party_online_bits: PerParty::splat(bits / model.parties() as f64, model.parties()),
                 ..Cost::default()
             });
         }

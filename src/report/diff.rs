@@ -335,7 +335,7 @@ pub fn csv(pairs: &[Pair], units: Units) -> String {
 /// Both trees under one root label, so that a two-sided flame graph matches their frames.
 pub fn common_root(tree: &AttributionNode) -> AttributionNode {
     AttributionNode {
-        label: "total".to_string(),
+        label: "total".into(),
         ..tree.clone()
     }
 }

@@ -31,23 +31,12 @@ impl<W: Write> JsonOut<W> {
         // Whole numbers below 10^15 (nearly every bit and round count): their digits and
         // `.0`, which is what serde_json's shortest representation is for them.
         if x.fract() == 0.0 && x.abs() < 1e15 && !(x == 0.0 && x.is_sign_negative()) {
+            let mut digits = itoa::Buffer::new();
             let mut buf = [0u8; 20];
-            let mut i = buf.len() - 2;
-            buf[i..].copy_from_slice(b".0");
-            let mut n = x.abs() as u64;
-            loop {
-                i -= 1;
-                buf[i] = b'0' + (n % 10) as u8;
-                n /= 10;
-                if n == 0 {
-                    break;
-                }
-            }
-            if x < 0.0 {
-                i -= 1;
-                buf[i] = b'-';
-            }
-            return self.0.write_all(&buf[i..]);
+            let text = digits.format(x as i64).as_bytes();
+            buf[..text.len()].copy_from_slice(text);
+            buf[text.len()..text.len() + 2].copy_from_slice(b".0");
+            return self.0.write_all(&buf[..text.len() + 2]);
         }
         if x.is_finite() {
             CompactFormatter.write_f64(&mut self.0, x)

@@ -557,8 +557,8 @@ pub fn json(p: &Profile, tree: &AttributionNode, view: &View) -> String {
 pub fn csv(tree: &AttributionNode, view: &View) -> String {
     let u = view.units.name();
     let mut out = format!("path,depth,online_{u},online_rounds,offline_{u},offline_rounds\n");
-    fn walk(n: &AttributionNode, path: &mut Vec<String>, view: &View, out: &mut String) {
-        path.push(n.label.clone());
+    fn walk<'a>(n: &'a AttributionNode, path: &mut Vec<&'a str>, view: &View, out: &mut String) {
+        path.push(&n.label);
         let c = &n.cost;
         let _ = writeln!(
             out,
@@ -602,7 +602,7 @@ mod tests {
                 .iter_mut()
                 .for_each(|n| n.phase = Phase::Backward);
             let mut tree = p.attribution(GroupBy::Module);
-            tree.children[0].label = "quote \" and \\ and \t".to_string();
+            tree.children[0].label = "quote \" and \\ and \t".into();
             let view = View {
                 depth: None,
                 top: None,
