@@ -18,8 +18,9 @@
 
 mod common;
 
+mod scratch;
 use assert_cmd::Command;
-use hawkeye_mpc::cost::loadability::warning;
+use hawkeye_mpc::cost::loadability::warnings;
 use hawkeye_mpc::cost::{self, CostKind, CostModel, CostNode};
 use hawkeye_mpc::profile::{NodeCosting, Profile};
 use serde_json::Value;
@@ -237,11 +238,9 @@ fn crypten_refuses_the_embedding_step() {
     let forward = common::spec_graph("zb_embedding_train_b4");
     let fe = model.frontend.as_ref().unwrap();
     let refused = hawkeye_mpc::frontend::refusals("zb_embedding_train_b4", &forward, fe).unwrap();
-    let lines: Vec<String> = refused.iter().map(|r| warning(&fe.name, r)).collect();
-    assert_eq!(lines, [WANT]);
+    assert_eq!(warnings(&fe.name, &refused), [WANT]);
     // the profile of the training step (the CLI, on the step's model file) warns the same
-    let dir = std::env::temp_dir().join(format!("hawkeye-zb-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch::dir("zb");
     let file = dir.join("zb.onnx");
     hawkeye_mpc::frontend::write_model(&forward, &file).unwrap();
     let out = Command::cargo_bin("hawkeye")
@@ -256,7 +255,6 @@ fn crypten_refuses_the_embedding_step() {
         .args(["--depth", "0"])
         .output()
         .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(
         (out.status.code(), stderr.as_str()),

@@ -7,7 +7,6 @@
 //! cannot cost the model); `equiv` alone adds 3, approximately equal within `--tolerance`.
 
 use std::io::{BufWriter, ErrorKind, Write};
-use std::os::fd::AsFd;
 
 /// Exit status of success.
 pub const OK: i32 = 0;
@@ -41,19 +40,28 @@ pub fn emit(text: &str) -> anyhow::Result<()> {
 pub fn emit_with(
     write: impl FnOnce(&mut BufWriter<Box<dyn Write>>) -> std::io::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut lock = std::io::stdout().lock();
-    let target: Box<dyn Write> = match lock
-        .flush()
-        .and_then(|()| lock.as_fd().try_clone_to_owned())
-    {
-        Ok(fd) => Box::new(std::fs::File::from(fd)),
-        Err(_) => Box::new(lock),
-    };
-    let mut out = BufWriter::with_capacity(1 << 16, target);
+    let mut out = BufWriter::with_capacity(1 << 16, stdout_target());
     match write(&mut out).and_then(|()| out.flush()) {
         Err(e) if e.kind() == ErrorKind::BrokenPipe => Ok(()),
         r => r.map_err(|e| anyhow::anyhow!("cannot write to standard output: {e}")),
     }
+}
+
+/// Standard output as an unbuffered writer: a duplicate of its file descriptor where there is
+/// one (Unix), else the locked handle.
+fn stdout_target() -> Box<dyn Write> {
+    let mut lock = std::io::stdout().lock();
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = lock
+            .flush()
+            .and_then(|()| lock.as_fd().try_clone_to_owned())
+        {
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    Box::new(lock)
 }
 
 /// The exit status for an error.
