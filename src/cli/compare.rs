@@ -50,10 +50,7 @@ enum CompareFormat {
 /// The frameworks to compare, each with the `--set` overrides it declares.
 fn frameworks(list: &str, overrides: &[(String, f64)]) -> Result<Vec<CostModel>> {
     let names: Vec<String> = if list == "all" {
-        cost::builtin_frameworks()?
-            .into_iter()
-            .map(|m| m.framework.name)
-            .collect()
+        cost::BUILTIN.iter().map(|b| b.name.to_string()).collect()
     } else {
         list.split(',').map(|f| f.trim().to_string()).collect()
     };
