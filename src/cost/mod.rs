@@ -13,6 +13,7 @@ mod lowering;
 pub mod model;
 mod operands;
 pub mod ranges;
+pub mod spec;
 mod tree;
 mod vars;
 
