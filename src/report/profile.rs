@@ -473,14 +473,15 @@ fn write_compact<W: std::io::Write>(
     out.raw(b",\"layers\":[")?;
     for (i, l) in doc.layers.iter().enumerate() {
         out.raw(if i == 0 { b"{" } else { b",{" })?;
-        out.raw(b"\"offline_bits\":")?;
-        out.f64(l.offline_bits)?;
-        out.raw(b",\"offline_rounds\":")?;
-        out.f64(l.offline_rounds)?;
-        out.raw(b",\"online_bits\":")?;
-        out.f64(l.online_bits)?;
-        out.raw(b",\"online_rounds\":")?;
-        out.f64(l.online_rounds)?;
+        write_amounts(
+            out,
+            [
+                l.offline_bits,
+                l.offline_rounds,
+                l.online_bits,
+                l.online_rounds,
+            ],
+        )?;
         out.raw(b",\"op\":")?;
         out.str(l.op)?;
         out.raw(b",\"path\":")?;
@@ -510,6 +511,25 @@ fn write_compact<W: std::io::Write>(
     out.raw(b"}")
 }
 
+/// The four amounts of a cost, `offline_bits`, `offline_rounds`, `online_bits`,
+/// `online_rounds`, as the first fields of a JSON object (in serde's sorted order).
+fn write_amounts<W: std::io::Write>(
+    out: &mut JsonOut<W>,
+    amounts: [f64; 4],
+) -> std::io::Result<()> {
+    const KEYS: [&[u8]; 4] = [
+        b"\"offline_bits\":",
+        b",\"offline_rounds\":",
+        b",\"online_bits\":",
+        b",\"online_rounds\":",
+    ];
+    for (key, x) in KEYS.iter().zip(amounts) {
+        out.raw(key)?;
+        out.f64(x)?;
+    }
+    Ok(())
+}
+
 /// One attribution node as [`TreeJson`] serialises it.
 fn write_tree<W: std::io::Write>(out: &mut JsonOut<W>, n: &AttributionNode) -> std::io::Result<()> {
     if n.children.is_empty() {
@@ -525,14 +545,16 @@ fn write_tree<W: std::io::Write>(out: &mut JsonOut<W>, n: &AttributionNode) -> s
         out.raw(b"],\"cost\":")?;
     }
     let c = &n.cost;
-    out.raw(b"{\"offline_bits\":")?;
-    out.f64(c.offline_bits)?;
-    out.raw(b",\"offline_rounds\":")?;
-    out.f64(c.offline_rounds)?;
-    out.raw(b",\"online_bits\":")?;
-    out.f64(c.online_bits)?;
-    out.raw(b",\"online_rounds\":")?;
-    out.f64(c.online_rounds)?;
+    out.raw(b"{")?;
+    write_amounts(
+        out,
+        [
+            c.offline_bits,
+            c.offline_rounds,
+            c.online_bits,
+            c.online_rounds,
+        ],
+    )?;
     out.raw(b",\"party_online_bits\":[")?;
     for (i, &b) in c.party_online_bits.iter().enumerate() {
         if i > 0 {
