@@ -10,7 +10,7 @@ use crate::autograd::{train_step, Loss, Optimizer, TrainOptions, Training};
 use crate::cost::{self, CostModel};
 use crate::frontend::{self, LoadOptions};
 use crate::graph::{Graph, Visibility};
-use crate::optimize::error_budget::ErrorBudget;
+use crate::optimize::spelling::Spelling;
 use crate::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use crate::profile::{AttributionNode, GroupBy, Network, Profile};
 use crate::report::{self, numbers::Units};
@@ -427,23 +427,17 @@ pub fn run_optimize(
     settings: &OptimizeSettings,
 ) -> Result<OptimizeDone, RequestError> {
     let s = settings;
-    let budget =
-        ErrorBudget::new(s.allow_approx, s.max_error, s.force).map_err(RequestError::value)?;
-    let metric =
-        optimize::error_metric::Metric::parse(&s.error_metric).map_err(RequestError::value)?;
-    if !s.allow_approx && metric != optimize::error_metric::Metric::Relative {
-        return Err(RequestError::value(format!(
-            "error_metric='{}' applies to allow_approx=True results only",
-            s.error_metric
-        )));
-    }
-    if budget.as_ref().is_some_and(|b| !b.force) && s.samples == 0 && s.check_inputs.is_none() {
-        return Err(RequestError::value(
-            "allow_approx measures each approximation's output error on the check inputs, and samples=0 without check_inputs leaves none: give samples >= 1 or check_inputs, or force=True to take every approximation unmeasured",
-        ));
-    }
+    let (budget, metric) = optimize::session::approximation_options(
+        s.allow_approx,
+        s.max_error,
+        s.force,
+        &s.error_metric,
+        Spelling::Python,
+    )
+    .map_err(RequestError::value)?;
     let places = match &s.modules {
-        Some(glob) => optimize::places::Places::with_modules(glob).map_err(RequestError::value)?,
+        Some(glob) => optimize::places::Places::with_modules(glob, Spelling::Python)
+            .map_err(RequestError::value)?,
         None => Default::default(),
     };
     let network = req.network()?;
@@ -456,7 +450,7 @@ pub fn run_optimize(
         None => Vec::new(),
     };
     let rules = RuleSet::builtin().map_err(value_err)?;
-    let rules = optimize::places::select(&rules, &s.rules_only, &s.exclude_rules)
+    let rules = optimize::places::select(&rules, &s.rules_only, &s.exclude_rules, Spelling::Python)
         .map_err(RequestError::value)?;
     let session = optimize::session::run(
         &optimize::session::Request {
@@ -475,6 +469,7 @@ pub fn run_optimize(
             samples: s.samples,
             max_sites: s.max_sites,
             given: &given,
+            spelling: Spelling::Python,
         },
         &mut optimize::session::Quiet,
     )

@@ -5,6 +5,7 @@
 
 use hawkeye_mpc::cost::{self, CostModel};
 use hawkeye_mpc::graph::{ElemKind, Graph, Op, ParamRole, ValueInfo, Visibility};
+use hawkeye_mpc::optimize::spelling::Spelling;
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{Network, Profile};
 use hawkeye_mpc::zoo::{self, ZooOptions};
@@ -146,6 +147,7 @@ fn without_relu_removal() -> RuleSet {
         &RuleSet::builtin().unwrap(),
         &[],
         &["relu-to-identity".to_string()],
+        Spelling::Cli,
     )
     .unwrap()
 }

@@ -6,6 +6,7 @@ use hawkeye_mpc::graph::{ConstValue, ElemKind, Graph, NodeId, Op, ValueInfo, Vis
 use hawkeye_mpc::optimize::budget::{self, BudgetOptions};
 use hawkeye_mpc::optimize::error_metric::Metric;
 use hawkeye_mpc::optimize::places::{self, Places};
+use hawkeye_mpc::optimize::spelling::Spelling;
 use hawkeye_mpc::optimize::{Objective, Options, RuleSet};
 use std::process::Command;
 
@@ -57,6 +58,7 @@ fn the_budget_admits_some_sites_and_rejects_others() {
         &RuleSet::builtin().unwrap(),
         &["relu-to-identity".to_string()],
         &[],
+        Spelling::Cli,
     )
     .unwrap();
     let options = Options {
@@ -162,6 +164,7 @@ fn a_site_that_saves_nothing_is_not_measured() {
         &RuleSet::builtin().unwrap(),
         &["relu-to-identity".to_string(), "relu-of-nonneg".to_string()],
         &[],
+        Spelling::Cli,
     )
     .unwrap();
     let b = budget::search(
@@ -212,9 +215,14 @@ fn sites_outside_modules_are_not_considered() {
         &RuleSet::builtin().unwrap(),
         &["relu-to-identity".to_string(), "relu-to-square".to_string()],
         &[],
+        Spelling::Cli,
     )
     .unwrap();
-    let found = budget::sites(&g, &rules, &Places::with_modules("small*").unwrap());
+    let found = budget::sites(
+        &g,
+        &rules,
+        &Places::with_modules("small*", Spelling::Cli).unwrap(),
+    );
     let listed: Vec<(&str, &str)> = found
         .iter()
         .map(|s| (s.rule.as_str(), s.module.as_str()))

@@ -10,6 +10,7 @@ use clap::Args;
 use hawkeye_mpc::frontend;
 use hawkeye_mpc::graph::Visibility;
 use hawkeye_mpc::optimize::session::Stage;
+use hawkeye_mpc::optimize::spelling::Spelling;
 use hawkeye_mpc::optimize::{self, Limits, Method, Objective, Options, RuleSet};
 use hawkeye_mpc::profile::{GroupBy, Network};
 use hawkeye_mpc::report;
@@ -132,15 +133,17 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
         modules,
         inputs,
     } = args;
-    let max_error = optimize::error_budget::ErrorBudget::new(allow_approx, max_error, force)
-        .map_err(anyhow::Error::msg)?;
-    let metric =
-        optimize::error_metric::Metric::parse(&error_metric).map_err(anyhow::Error::msg)?;
-    if !allow_approx && metric != optimize::error_metric::Metric::Relative {
-        bail!("--error-metric {error_metric} applies to --allow-approx results only; add --allow-approx or drop --error-metric");
-    }
+    let (max_error, metric) = optimize::session::approximation_options(
+        allow_approx,
+        max_error,
+        force,
+        &error_metric,
+        Spelling::Cli,
+    )
+    .map_err(anyhow::Error::msg)?;
     let places = match &modules {
-        Some(glob) => optimize::places::Places::with_modules(glob).map_err(anyhow::Error::msg)?,
+        Some(glob) => optimize::places::Places::with_modules(glob, Spelling::Cli)
+            .map_err(anyhow::Error::msg)?,
         None => Default::default(),
     };
     let network: Network = costing.network.parse().map_err(anyhow::Error::msg)?;
@@ -163,7 +166,7 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
     for file in &rules {
         rule_set.add_file(file)?;
     }
-    let rule_set = optimize::places::select(&rule_set, &rules_only, &exclude_rules)
+    let rule_set = optimize::places::select(&rule_set, &rules_only, &exclude_rules, Spelling::Cli)
         .map_err(anyhow::Error::msg)?;
     let mut limits = Limits::for_graph(g.len());
     limits.nodes = node_limit.unwrap_or(limits.nodes);
@@ -207,6 +210,7 @@ pub fn run(args: OptimizeArgs) -> Result<i32> {
             samples,
             max_sites,
             given: &given,
+            spelling: Spelling::Cli,
         },
         &mut Terminal::default(),
     )?;

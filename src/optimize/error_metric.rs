@@ -4,6 +4,7 @@
 //! its own parameter values. The input graph's outputs are computed once and kept, so each
 //! candidate costs one interpreter run per input.
 
+use super::spelling::Spelling;
 use crate::cost::CostModel;
 use crate::graph::{Graph, Op};
 use crate::interpret::fold::parameter_bindings;
@@ -25,14 +26,16 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub fn parse(s: &str) -> Result<Metric, String> {
+    /// The metric named `s`; an unknown name is an error in `spelling`'s option names.
+    pub fn parse(s: &str, spelling: Spelling) -> Result<Metric, String> {
         match s {
             "relative" => Ok(Metric::Relative),
             "mean" => Ok(Metric::Mean),
             "max" => Ok(Metric::Max),
             "argmax" => Ok(Metric::Argmax),
             _ => Err(format!(
-                "--error-metric '{s}' is not a metric: give relative, mean, max or argmax"
+                "{} is not a metric: give relative, mean, max or argmax",
+                spelling.text("error-metric", s)
             )),
         }
     }
@@ -186,9 +189,9 @@ mod tests {
         let x = Tensor::new(&[2, 3], vec![0.0, 1.0, 0.5, 2.0, 0.0, 1.0]).unwrap();
         let y = Tensor::new(&[2, 3], vec![0.0, 1.0, 0.5, 0.0, 3.0, 1.0]).unwrap();
         assert_eq!(argmax_changes(&x, &y), (2, 1));
-        assert_eq!(Metric::parse("argmax"), Ok(Metric::Argmax));
+        assert_eq!(Metric::parse("argmax", Spelling::Cli), Ok(Metric::Argmax));
         assert_eq!(
-            Metric::parse("l2").unwrap_err(),
+            Metric::parse("l2", Spelling::Cli).unwrap_err(),
             "--error-metric 'l2' is not a metric: give relative, mean, max or argmax"
         );
     }

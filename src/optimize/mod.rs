@@ -20,7 +20,9 @@
 //! - [`provenance`]: which e-nodes an approximate rule is at the origin of;
 //! - [`soundness`]: every rule checked against the reference interpreter on random instances;
 //! - [`verify`]: a result run against its input with the reference interpreter;
-//! - [`error_budget`]: whether an approximate result's measured error allows writing it.
+//! - [`error_budget`]: whether an approximate result's measured error allows writing it;
+//! - [`session`]: one `optimize` as a user asks for it (search, check, verdict);
+//! - [`spelling`]: the option names of a front end's messages (`--max-error`, `max_error=`).
 //!
 //! The extracted graph is rebuilt with the input's parameter values (stored, or deterministic
 //! placeholders for models without weights) and re-profiled: its cost under the objective
@@ -89,6 +91,7 @@ pub mod runner;
 pub mod session;
 pub mod sign;
 pub mod soundness;
+pub mod spelling;
 pub mod verify;
 
 pub use analysis::EGraph;

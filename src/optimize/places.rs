@@ -9,6 +9,7 @@
 //! applies only at places equal to or under one of its sites' prefixes.
 
 use super::analysis::Home;
+use super::spelling::Spelling;
 use super::RuleSet;
 use globset::{Glob, GlobMatcher};
 use std::collections::BTreeSet;
@@ -41,12 +42,14 @@ pub struct Places {
 }
 
 impl Places {
-    /// Rules apply where the module path matches `glob` (`--modules`).
-    pub fn with_modules(glob: &str) -> Result<Places, String> {
+    /// Rules apply where the module path matches `glob` (`--modules`); a bad glob is an error
+    /// in `spelling`'s option names.
+    pub fn with_modules(glob: &str, spelling: Spelling) -> Result<Places, String> {
         let matcher = Glob::new(glob)
             .map_err(|e| {
                 format!(
-                    "--modules '{glob}' is not a glob ({}): give a module path pattern such as 'layer4.*' or '{{layer3,layer4}}.*'",
+                    "{} is not a glob ({}): give a module path pattern such as 'layer4.*' or '{{layer3,layer4}}.*'",
+                    spelling.text("modules", glob),
                     e.kind()
                 )
             })?
@@ -90,20 +93,25 @@ impl Places {
     }
 }
 
-/// The rules named on the command line, checked: unknown names are an error with the closest
-/// known names. A name selects the rule of that name and its expansions (`NAME/op` of a `for`
-/// rule, `NAME~rev` of a `both` rule).
-pub fn select(rules: &RuleSet, only: &[String], exclude: &[String]) -> Result<RuleSet, String> {
+/// The rules a user named, checked: unknown names are an error (in `spelling`'s option names)
+/// with the closest known names. A name selects the rule of that name and its expansions
+/// (`NAME/op` of a `for` rule, `NAME~rev` of a `both` rule).
+pub fn select(
+    rules: &RuleSet,
+    only: &[String],
+    exclude: &[String],
+    spelling: Spelling,
+) -> Result<RuleSet, String> {
     let selects = |name: &str, rule: &str| {
         rule == name
             || rule
                 .strip_prefix(name)
                 .is_some_and(|rest| rest.starts_with('/') || rest == "~rev")
     };
-    for (flag, names) in [("--rules-only", only), ("--exclude-rules", exclude)] {
+    for (option, names) in [("rules-only", only), ("exclude-rules", exclude)] {
         for name in names {
             if !rules.rules.iter().any(|r| selects(name, &r.name)) {
-                return Err(unknown_rule(rules, flag, name));
+                return Err(unknown_rule(rules, &spelling.name(option), name));
             }
         }
     }
@@ -118,7 +126,7 @@ pub fn select(rules: &RuleSet, only: &[String], exclude: &[String]) -> Result<Ru
 }
 
 /// The error for a rule name that no loaded rule has, with the closest names.
-fn unknown_rule(rules: &RuleSet, flag: &str, name: &str) -> String {
+fn unknown_rule(rules: &RuleSet, option: &str, name: &str) -> String {
     let mut scored: Vec<(f64, &str)> = rules
         .rules
         .iter()
@@ -133,7 +141,7 @@ fn unknown_rule(rules: &RuleSet, flag: &str, name: &str) -> String {
     } else {
         format!("did you mean {}? ", close.join(", "))
     };
-    format!("{flag}: no rule is named '{name}'; {hint}`hawkeye rules` lists them all")
+    format!("{option}: no rule is named '{name}'; {hint}`hawkeye rules` lists them all")
 }
 
 #[cfg(test)]
@@ -160,7 +168,7 @@ mod tests {
     #[test]
     fn selection_names_unknown_rules() {
         let rules = RuleSet::builtin().unwrap();
-        let only = select(&rules, &["relu-to-square".into()], &[]).unwrap();
+        let only = select(&rules, &["relu-to-square".into()], &[], Spelling::Cli).unwrap();
         assert_eq!(
             only.rules
                 .iter()
@@ -168,14 +176,25 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["relu-to-square"]
         );
-        let without = select(&rules, &[], &["relu-to-square".into()]).unwrap();
+        let without = select(&rules, &[], &["relu-to-square".into()], Spelling::Cli).unwrap();
         assert_eq!(without.rules.len(), rules.rules.len() - 1);
         assert_eq!(
-            select(&rules, &["relu-to-sqare".into()], &[]).err().unwrap(),
+            select(&rules, &["relu-to-sqare".into()], &[], Spelling::Cli)
+                .err()
+                .unwrap(),
             "--rules-only: no rule is named 'relu-to-sqare'; did you mean relu-to-square, relu-to-quad, relu-to-identity? `hawkeye rules` lists them all"
         );
-        assert!(Places::with_modules("layer[").is_err());
-        let p = Places::with_modules("layer4.*").unwrap();
+        assert_eq!(
+            select(&rules, &[], &["relu-to-sqare".into()], Spelling::Python)
+                .err()
+                .unwrap(),
+            "exclude_rules: no rule is named 'relu-to-sqare'; did you mean relu-to-square, relu-to-quad, relu-to-identity? `hawkeye rules` lists them all"
+        );
+        assert_eq!(
+            Places::with_modules("layer[", Spelling::Python).unwrap_err(),
+            "modules='layer[' is not a glob (unclosed character class; missing ']'): give a module path pattern such as 'layer4.*' or '{layer3,layer4}.*'"
+        );
+        let p = Places::with_modules("layer4.*", Spelling::Cli).unwrap();
         assert!(p.module_allowed("layer4.1.relu") && !p.module_allowed("layer3.1.relu"));
     }
 }

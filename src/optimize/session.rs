@@ -7,6 +7,7 @@ use super::budget::{self, BudgetError, BudgetOptions, BudgetReport};
 use super::error_budget::ErrorBudget;
 use super::error_metric::Metric;
 use super::places::Places;
+use super::spelling::Spelling;
 use super::verify::{self, Comparison};
 use super::{optimize, OptimizeError, Optimized, Options, ProgressFn, RuleSet};
 use crate::cost::CostModel;
@@ -31,6 +32,31 @@ pub struct Request<'a> {
     pub max_sites: usize,
     /// The user's check inputs (`--inputs`).
     pub given: &'a [Bindings],
+    /// The option names of the front end's messages.
+    pub spelling: Spelling,
+}
+
+/// The approximation options of a run, checked together: the error budget (`--allow-approx`,
+/// `--max-error`, `--force`) and the metric it is measured in (`--error-metric`, which applies
+/// to approximate results only). Errors are in `spelling`'s option names.
+pub fn approximation_options(
+    allow_approx: bool,
+    max_error: Option<f64>,
+    force: bool,
+    metric: &str,
+    spelling: Spelling,
+) -> Result<(Option<ErrorBudget>, Metric), String> {
+    let budget = ErrorBudget::new(allow_approx, max_error, force, spelling)?;
+    let parsed = Metric::parse(metric, spelling)?;
+    if !allow_approx && parsed != Metric::Relative {
+        let approx = spelling.flag("allow-approx");
+        return Err(format!(
+            "{} applies to {approx} results only; add {approx} or drop {}",
+            spelling.text("error-metric", metric),
+            spelling.name("error-metric")
+        ));
+    }
+    Ok((budget, parsed))
 }
 
 /// A stage of the run, for the caller's progress display.
@@ -93,9 +119,16 @@ pub fn run(req: &Request, watch: &mut dyn Watch) -> Result<Session, SessionError
     let (out, budgeted) = match &req.budget {
         Some(b) if !b.force => {
             if req.samples + req.given.len() == 0 {
-                return Err(SessionError::Request(
-                    "--allow-approx measures each approximation's output error on the check inputs, and --samples 0 without --inputs leaves none: give --samples N or --inputs FILE, or --force to take every approximation unmeasured".into(),
-                ));
+                let sp = req.spelling;
+                return Err(SessionError::Request(format!(
+                    "{} measures each approximation's output error on the check inputs, and {} without {} leaves none: give {} or {}, or {} to take every approximation unmeasured",
+                    sp.flag("allow-approx"),
+                    sp.value("samples", 0),
+                    sp.name("inputs"),
+                    sp.value("samples", "N"),
+                    sp.value("inputs", "FILE"),
+                    sp.flag("force"),
+                )));
             }
             watch.stage(Stage::Budget);
             let found = budget::search(
@@ -166,10 +199,11 @@ fn verdict(
     if let Some(b) = budgeted {
         if b.result.error > b.max_error {
             return Err(format!(
-                "even the exact rules' result has a {} output error of {:.3e} (fixed-point rounding), above --max-error {}: nothing written (raise --max-error)",
+                "even the exact rules' result has a {} output error of {:.3e} (fixed-point rounding), above {}: nothing written (raise {})",
                 b.metric.name(),
                 b.result.error,
-                b.max_error
+                req.spelling.value("max-error", b.max_error),
+                req.spelling.name("max-error"),
             ));
         }
         return Ok(None);
