@@ -186,6 +186,19 @@ def _train_kwargs(train: bool, loss: str, optimizer: str, lr: float, grad_thresh
     )
 
 
+def _shape_kwargs(batch, dims, resolution, seq_len, classes, network, set) -> dict:
+    """The model-shape and costing keywords every call passes on to the native module."""
+    return dict(
+        batch=batch,
+        dims=_dims(dims),
+        resolution=resolution,
+        seq_len=seq_len,
+        classes=classes,
+        network=network,
+        set=_pairs(set, "set", float),
+    )
+
+
 def _bytes(bits: float) -> float:
     return bits / 8.0
 
@@ -329,13 +342,7 @@ def profile(
         framework,
         weights=weights,
         frozen_batchnorm=frozen_batchnorm,
-        batch=batch,
-        dims=_dims(dims),
-        resolution=resolution,
-        seq_len=seq_len,
-        classes=classes,
-        network=network,
-        set=_pairs(set, "set", float),
+        **_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
         depth=depth,
         top=top,
         **_train_kwargs(train, loss, optimizer, lr, grad_threshold),
@@ -441,13 +448,7 @@ def compare(
         names,
         weights=weights,
         frozen_batchnorm=frozen_batchnorm,
-        batch=batch,
-        dims=_dims(dims),
-        resolution=resolution,
-        seq_len=seq_len,
-        classes=classes,
-        network=network,
-        set=_pairs(set, "set", float),
+        **_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
         **_train_kwargs(train, loss, optimizer, lr, grad_threshold),
     )
     return Comparison(json.loads(rows))
@@ -535,13 +536,7 @@ def optimize(
         exclude_rules=_names(exclude_rules, "exclude_rules"),
         modules=modules,
         check_inputs=None if check_inputs is None else os.fspath(check_inputs),
-        batch=batch,
-        dims=_dims(dims),
-        resolution=resolution,
-        seq_len=seq_len,
-        classes=classes,
-        network=network,
-        set=_pairs(set, "set", float),
+        **_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
     )
     return OptimizeResult(*out)
 
