@@ -20,22 +20,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 const MODELS: &[(&str, ZooOptions)] = &[
-    (
-        "resnet50",
-        ZooOptions {
-            batch: 1,
-            resolution: None,
-            seq_len: None,
-            classes: None,
-        },
-    ),
+    ("resnet50", ZooOptions::DEFAULT),
     (
         "bert-base",
         ZooOptions {
-            batch: 1,
-            resolution: None,
             seq_len: Some(128),
-            classes: None,
+            ..ZooOptions::DEFAULT
         },
     ),
 ];

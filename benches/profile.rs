@@ -14,31 +14,13 @@ use std::hint::black_box;
 /// Models benchmarked, with their options (the targets: resnet50 < 20 ms,
 /// bert-base at seq 128 < 100 ms per framework).
 const MODELS: &[(&str, ZooOptions)] = &[
-    (
-        "lenet5",
-        ZooOptions {
-            batch: 1,
-            resolution: None,
-            seq_len: None,
-            classes: None,
-        },
-    ),
-    (
-        "resnet50",
-        ZooOptions {
-            batch: 1,
-            resolution: None,
-            seq_len: None,
-            classes: None,
-        },
-    ),
+    ("lenet5", ZooOptions::DEFAULT),
+    ("resnet50", ZooOptions::DEFAULT),
     (
         "bert-base",
         ZooOptions {
-            batch: 1,
-            resolution: None,
             seq_len: Some(128),
-            classes: None,
+            ..ZooOptions::DEFAULT
         },
     ),
 ];

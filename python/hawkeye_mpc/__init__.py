@@ -170,14 +170,18 @@ def _dims(dims: Optional[Mapping[str, int]]) -> List[tuple]:
     return pairs
 
 
-def _train_kwargs(train: bool, loss: str, optimizer: str, lr: float, grad_threshold) -> dict:
+def _train_kwargs(
+    train: bool, loss: str, optimizer: str, lr: float, grad_threshold
+) -> Optional[dict]:
+    """The training keywords the native module takes (``None`` for inference)."""
     default = isinstance(grad_threshold, str)
     if default and grad_threshold != "default":
         raise HawkeyeValueError(
             f"grad_threshold must be a number or 'default', not {grad_threshold!r}"
         )
+    if not train:
+        return None
     return dict(
-        train=train,
         loss=loss,
         optimizer=optimizer,
         lr=float(lr),
@@ -186,7 +190,7 @@ def _train_kwargs(train: bool, loss: str, optimizer: str, lr: float, grad_thresh
     )
 
 
-def _shape_kwargs(batch, dims, resolution, seq_len, classes, network, set) -> dict:
+def _shape_kwargs(batch, dims, resolution=None, seq_len=None, classes=None, network=None, set=None) -> dict:
     """The model-shape and costing keywords every call passes on to the native module."""
     return dict(
         batch=batch,
@@ -342,10 +346,10 @@ def profile(
         framework,
         weights=weights,
         frozen_batchnorm=frozen_batchnorm,
-        **_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
+        train=_train_kwargs(train, loss, optimizer, lr, grad_threshold),
+        shape=_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
         depth=depth,
         top=top,
-        **_train_kwargs(train, loss, optimizer, lr, grad_threshold),
     )
     return Profile(json.loads(doc), text)
 
@@ -448,8 +452,8 @@ def compare(
         names,
         weights=weights,
         frozen_batchnorm=frozen_batchnorm,
-        **_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
-        **_train_kwargs(train, loss, optimizer, lr, grad_threshold),
+        train=_train_kwargs(train, loss, optimizer, lr, grad_threshold),
+        shape=_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
     )
     return Comparison(json.loads(rows))
 
@@ -536,7 +540,7 @@ def optimize(
         exclude_rules=_names(exclude_rules, "exclude_rules"),
         modules=modules,
         check_inputs=None if check_inputs is None else os.fspath(check_inputs),
-        **_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
+        shape=_shape_kwargs(batch, dims, resolution, seq_len, classes, network, set),
     )
     return OptimizeResult(*out)
 
@@ -589,9 +593,7 @@ def equiv(
         samples=int(samples),
         seed=int(seed),
         tolerance=float(tolerance),
-        batch=batch,
-        dims=_dims(dims),
-        set=_pairs(set, "set", float),
+        shape=_shape_kwargs(batch, dims, set=set),
     )
     return EquivResult(*out)
 

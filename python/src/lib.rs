@@ -46,13 +46,11 @@ fn model_source(model: &Bound<'_, PyAny>) -> PyResult<ModelSource> {
     }
 }
 
-/// The request every costing function shares, from keyword arguments.
-#[allow(clippy::too_many_arguments)]
-fn profile_request(
-    model: &Bound<'_, PyAny>,
-    framework: String,
-    weights: Option<String>,
-    train: Option<TrainRequest>,
+/// The model-shape and costing keywords every function shares: the dict of the Python
+/// package's `_shape_kwargs`.
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Shape {
     batch: Option<usize>,
     dims: Vec<(String, usize)>,
     resolution: Option<usize>,
@@ -60,82 +58,71 @@ fn profile_request(
     classes: Option<usize>,
     network: Option<String>,
     set: Vec<(String, f64)>,
+}
+
+/// The training keywords: the dict of the Python package's `_train_kwargs` (`None` for
+/// inference).
+#[derive(FromPyObject)]
+#[pyo3(from_item_all)]
+struct Train {
+    loss: String,
+    optimizer: String,
+    lr: f64,
+    grad_threshold: Option<f64>,
+    default_grad_threshold: bool,
+}
+
+/// The request every costing function shares.
+fn profile_request(
+    model: &Bound<'_, PyAny>,
+    framework: String,
+    weights: Option<String>,
+    train: Option<TrainRequest>,
+    shape: Shape,
 ) -> PyResult<ProfileRequest> {
     Ok(ProfileRequest {
         model: model_source(model)?,
         framework,
         weights,
         train,
-        batch,
-        dims,
-        resolution,
-        seq_len,
-        classes,
-        network,
-        overrides: set,
+        batch: shape.batch,
+        dims: shape.dims,
+        resolution: shape.resolution,
+        seq_len: shape.seq_len,
+        classes: shape.classes,
+        network: shape.network,
+        overrides: shape.set,
     })
 }
 
-/// Training options; `None` when `train` is false.
-fn train_request(
-    train: bool,
-    loss: String,
-    optimizer: String,
-    lr: f64,
-    grad_threshold: Option<f64>,
-    default_grad_threshold: bool,
-    frozen_batchnorm: bool,
-) -> Option<TrainRequest> {
-    train.then_some(TrainRequest {
-        loss,
-        optimizer,
-        lr,
-        grad_threshold,
-        default_grad_threshold,
+/// Training options; `None` for inference.
+fn train_request(train: Option<Train>, frozen_batchnorm: bool) -> Option<TrainRequest> {
+    train.map(|t| TrainRequest {
+        loss: t.loss,
+        optimizer: t.optimizer,
+        lr: t.lr,
+        grad_threshold: t.grad_threshold,
+        default_grad_threshold: t.default_grad_threshold,
         frozen_batchnorm,
     })
 }
 
 /// Profiles a model: returns `(profile JSON, text view)`.
 #[pyfunction]
-#[pyo3(signature = (model, framework, *, weights=None, train=false, loss="ce".to_string(),
-    optimizer="sgd".to_string(), lr=0.01, grad_threshold=None, default_grad_threshold=false,
-    frozen_batchnorm=false, batch=None, dims=Vec::new(), resolution=None, seq_len=None,
-    classes=None, network=None, set=Vec::new(), depth=None, top=None))]
+#[pyo3(signature = (model, framework, *, weights, train, frozen_batchnorm, shape, depth, top))]
 #[allow(clippy::too_many_arguments)]
 fn profile(
     model: &Bound<'_, PyAny>,
     framework: String,
     weights: Option<String>,
-    train: bool,
-    loss: String,
-    optimizer: String,
-    lr: f64,
-    grad_threshold: Option<f64>,
-    default_grad_threshold: bool,
+    train: Option<Train>,
     frozen_batchnorm: bool,
-    batch: Option<usize>,
-    dims: Vec<(String, usize)>,
-    resolution: Option<usize>,
-    seq_len: Option<usize>,
-    classes: Option<usize>,
-    network: Option<String>,
-    set: Vec<(String, f64)>,
+    shape: Shape,
     depth: Option<usize>,
     top: Option<usize>,
 ) -> PyResult<(String, String)> {
-    let train = train_request(
-        train,
-        loss,
-        optimizer,
-        lr,
-        grad_threshold,
-        default_grad_threshold,
-        frozen_batchnorm,
-    );
-    let req = profile_request(
-        model, framework, weights, train, batch, dims, resolution, seq_len, classes, network, set,
-    )?;
+    let train = train_request(train, frozen_batchnorm);
+    let req = profile_request(model, framework, weights, train, shape)?;
     let done = request::run_profile(&req).map_err(raise)?;
     Ok((done.json(), done.text(depth, top)))
 }
@@ -143,52 +130,17 @@ fn profile(
 /// Profiles a model under several frameworks (all built-ins when `frameworks` is `None`):
 /// a JSON list of `{"framework", "profile"}` or `{"framework", "error"}`.
 #[pyfunction]
-#[pyo3(signature = (model, frameworks=None, *, weights=None, train=false, loss="ce".to_string(),
-    optimizer="sgd".to_string(), lr=0.01, grad_threshold=None, default_grad_threshold=false,
-    frozen_batchnorm=false, batch=None, dims=Vec::new(), resolution=None, seq_len=None,
-    classes=None, network=None, set=Vec::new()))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (model, frameworks, *, weights, train, frozen_batchnorm, shape))]
 fn compare(
     model: &Bound<'_, PyAny>,
     frameworks: Option<Vec<String>>,
     weights: Option<String>,
-    train: bool,
-    loss: String,
-    optimizer: String,
-    lr: f64,
-    grad_threshold: Option<f64>,
-    default_grad_threshold: bool,
+    train: Option<Train>,
     frozen_batchnorm: bool,
-    batch: Option<usize>,
-    dims: Vec<(String, usize)>,
-    resolution: Option<usize>,
-    seq_len: Option<usize>,
-    classes: Option<usize>,
-    network: Option<String>,
-    set: Vec<(String, f64)>,
+    shape: Shape,
 ) -> PyResult<String> {
-    let train = train_request(
-        train,
-        loss,
-        optimizer,
-        lr,
-        grad_threshold,
-        default_grad_threshold,
-        frozen_batchnorm,
-    );
-    let req = profile_request(
-        model,
-        String::new(),
-        weights,
-        train,
-        batch,
-        dims,
-        resolution,
-        seq_len,
-        classes,
-        network,
-        set,
-    )?;
+    let train = train_request(train, frozen_batchnorm);
+    let req = profile_request(model, String::new(), weights, train, shape)?;
     request::run_compare(&req, frameworks.as_deref()).map_err(raise)
 }
 
@@ -198,8 +150,7 @@ fn compare(
 #[pyo3(signature = (model, framework, *, weights=None, objective="time".to_string(),
     allow_approx=false, samples=2, max_error=None, error_metric="relative".to_string(),
     max_sites=None, force=false, rules_only=Vec::new(), exclude_rules=Vec::new(), modules=None,
-    check_inputs=None, batch=None, dims=Vec::new(), resolution=None, seq_len=None, classes=None,
-    network=None, set=Vec::new()))]
+    check_inputs=None, shape))]
 #[allow(clippy::too_many_arguments)]
 fn optimize<'py>(
     py: Python<'py>,
@@ -217,17 +168,9 @@ fn optimize<'py>(
     exclude_rules: Vec<String>,
     modules: Option<String>,
     check_inputs: Option<PathBuf>,
-    batch: Option<usize>,
-    dims: Vec<(String, usize)>,
-    resolution: Option<usize>,
-    seq_len: Option<usize>,
-    classes: Option<usize>,
-    network: Option<String>,
-    set: Vec<(String, f64)>,
+    shape: Shape,
 ) -> PyResult<(String, String, Bound<'py, PyBytes>, String, String)> {
-    let req = profile_request(
-        model, framework, weights, None, batch, dims, resolution, seq_len, classes, network, set,
-    )?;
+    let req = profile_request(model, framework, weights, None, shape)?;
     let defaults = request::OptimizeSettings::default();
     let settings = request::OptimizeSettings {
         objective,
@@ -256,7 +199,7 @@ fn optimize<'py>(
 /// error, exit status, text report)`.
 #[pyfunction]
 #[pyo3(signature = (original, variant, framework, *, weights=None, samples=8, seed=0,
-    tolerance=0.01, batch=None, dims=Vec::new(), set=Vec::new()))]
+    tolerance=0.01, shape))]
 #[allow(clippy::too_many_arguments)]
 fn equiv(
     original: &Bound<'_, PyAny>,
@@ -266,13 +209,9 @@ fn equiv(
     samples: usize,
     seed: u64,
     tolerance: f64,
-    batch: Option<usize>,
-    dims: Vec<(String, usize)>,
-    set: Vec<(String, f64)>,
+    shape: Shape,
 ) -> PyResult<(String, f64, i32, String)> {
-    let req = profile_request(
-        original, framework, weights, None, batch, dims, None, None, None, None, set,
-    )?;
+    let req = profile_request(original, framework, weights, None, shape)?;
     let variant = model_source(variant)?;
     let done = request::run_equiv(&req, &variant, samples, seed, tolerance).map_err(raise)?;
     Ok((

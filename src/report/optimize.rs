@@ -266,6 +266,15 @@ pub fn check_text(o: &Optimized, check: Option<&Comparison>) -> String {
 }
 
 /// Approximations grouped by rule: (rule, ops, node count, module paths in order).
+/// The first `shown` module paths, and how many more there are.
+fn first_places(modules: &[String], shown: usize) -> String {
+    let mut places = modules[..modules.len().min(shown)].join(", ");
+    if modules.len() > shown {
+        let _ = write!(places, " ... and {} more", modules.len() - shown);
+    }
+    places
+}
+
 fn approximations_by_rule(o: &Optimized) -> Vec<(String, Vec<String>, usize, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>, usize, Vec<String>)> = Vec::new();
     for a in &o.approximations {
@@ -304,15 +313,7 @@ fn approximations_text(o: &Optimized, rules: &RuleSet, view: &View) -> String {
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(["approximate rule", "nodes", "computed as", "where", "why"]);
     for (rule, ops, n, modules) in &groups {
-        let mut places = modules
-            .iter()
-            .take(view.places)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if modules.len() > view.places {
-            let _ = write!(places, " ... and {} more", modules.len() - view.places);
-        }
+        let places = first_places(modules, view.places);
         t.add_row(vec![
             rule.clone(),
             n.to_string(),
@@ -495,15 +496,7 @@ pub fn text(
         t.load_preset(UTF8_FULL_CONDENSED);
         t.set_header(["rewrite", "class", "nodes", "where"]);
         for (rule, class, n, modules) in &groups {
-            let mut places = modules
-                .iter()
-                .take(view.places)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            if modules.len() > view.places {
-                let _ = write!(places, " ... and {} more", modules.len() - view.places);
-            }
+            let places = first_places(modules, view.places);
             t.add_row(vec![
                 rule.clone(),
                 class.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),

@@ -25,14 +25,19 @@ pub struct ZooOptions {
     pub classes: Option<usize>,
 }
 
+impl ZooOptions {
+    /// Batch 1 and every model's own defaults (usable in `const` items).
+    pub const DEFAULT: ZooOptions = ZooOptions {
+        batch: 1,
+        resolution: None,
+        seq_len: None,
+        classes: None,
+    };
+}
+
 impl Default for ZooOptions {
     fn default() -> Self {
-        ZooOptions {
-            batch: 1,
-            resolution: None,
-            seq_len: None,
-            classes: None,
-        }
+        ZooOptions::DEFAULT
     }
 }
 
