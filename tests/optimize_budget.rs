@@ -326,3 +326,180 @@ fn rules_are_listed_with_class_direction_and_why() {
     assert_eq!(rev["direction"], "rhs -> lhs");
     assert_eq!(rev["class"], "exact");
 }
+
+/// PUMA's and Bumblebee's GeLU and softmax at the first layer of BERT-Tiny (sequence 16),
+/// with the exact rules and no other approximation, at budget `max_error`.
+fn puma_or_bumblebee(framework: &str, max_error: f64) -> budget::BudgetReport {
+    let g = hawkeye_mpc::zoo::build(
+        "bert-tiny",
+        &hawkeye_mpc::zoo::ZooOptions {
+            seq_len: Some(16),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .unwrap();
+    let all = RuleSet::builtin().unwrap();
+    let candidates = [
+        "gelu-to-puma",
+        "gelu-to-bumblebee",
+        "softmax-to-puma",
+        "softmax-to-bumblebee",
+    ];
+    let keep: Vec<&str> = all
+        .rules
+        .iter()
+        .filter(|r| {
+            r.class != hawkeye_mpc::optimize::RuleClass::Approx
+                || candidates.contains(&r.name.as_str())
+        })
+        .map(|r| r.name.as_str())
+        .collect();
+    budget::search(
+        &g,
+        &cost::load_framework(framework, &[]).unwrap(),
+        &all.subset(&keep),
+        &Places::with_modules("encoder.layer.0.*", Spelling::Cli).unwrap(),
+        &Options::default(),
+        &BudgetOptions {
+            max_error,
+            metric: Metric::Relative,
+            samples: 1,
+            max_sites: 8,
+        },
+        &[],
+    )
+    .unwrap()
+    .report
+}
+
+/// Each decision as (rule, accepted, saving in whole bytes, error alone, error cumulative,
+/// reason), errors to three significant digits.
+type Row = (String, bool, f64, Option<String>, Option<String>, String);
+
+fn decided(r: &budget::BudgetReport) -> Vec<Row> {
+    let e3 = |e: Option<f64>| e.map(|e| format!("{e:.2e}"));
+    r.decisions
+        .iter()
+        .map(|d| {
+            (
+                d.rule.clone(),
+                d.accepted,
+                d.saving_bytes.round(),
+                e3(d.error_alone),
+                e3(d.error_cumulative),
+                d.reason.clone(),
+            )
+        })
+        .collect()
+}
+
+fn row(
+    rule: &str,
+    accepted: bool,
+    saving: f64,
+    alone: Option<&str>,
+    cumulative: Option<&str>,
+    reason: &str,
+) -> Row {
+    (
+        rule.to_string(),
+        accepted,
+        saving,
+        alone.map(str::to_string),
+        cumulative.map(str::to_string),
+        reason.to_string(),
+    )
+}
+
+const WITHIN: &str = "within the budget";
+const ALONE: &str = "over the budget alone";
+const BEFORE: &str = "saves nothing over the sites accepted before";
+const EXACT: &str = "saves nothing over the exact result (error not measured)";
+
+/// Under spu-cheetah and spu-semi2k the budget chooses between PUMA's and Bumblebee's forms at
+/// each place of BERT-Tiny's first layer, and the report lists every candidate with its saving
+/// and error. Bumblebee's GeLU saves more than PUMA's at a sixth of its error, so it is taken
+/// whenever it fits. Under spu-cheetah both softmaxes save bytes; PUMA's (8 squarings) is
+/// accepted first for its lower error, and Bumblebee's (5) replaces it when the budget admits
+/// the combined error; under spu-semi2k neither softmax saves online time.
+#[test]
+fn the_budget_chooses_between_puma_and_bumblebee() {
+    let (gb, gp, sb, sp) = (
+        "gelu-to-bumblebee",
+        "gelu-to-puma",
+        "softmax-to-bumblebee",
+        "softmax-to-puma",
+    );
+    let (gb_c, gp_c, sb_c, sp_c) = (109_696_221.0, 106_148_869.0, 8_090_809.0, 7_607_912.0);
+    let (gb_e, gp_e, sb_e, sp_e) = (
+        Some("4.17e-4"),
+        Some("2.47e-3"),
+        Some("4.54e-4"),
+        Some("7.44e-5"),
+    );
+    let cheetah = |max_error| decided(&puma_or_bumblebee("spu-cheetah", max_error));
+    let report = puma_or_bumblebee("spu-cheetah", 1e-1);
+    let text = budget::text(&report);
+    for line in [
+        "accepted gelu-to-bumblebee    encoder.layer.0.intermediate.intermediate_act_fn 109.70 MB",
+        "accepted softmax-to-bumblebee encoder.layer.0.attention.self                     8.09 MB",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    assert!(text.contains("4.167e-4   4.167e-4"), "{text}");
+    assert_eq!(
+        decided(&report),
+        [
+            row(gb, true, gb_c, gb_e, gb_e, WITHIN),
+            row(sb, true, sb_c, sb_e, Some("7.63e-4"), WITHIN),
+            row(sp, true, sp_c, sp_e, Some("4.24e-4"), WITHIN),
+            row(gp, false, gp_c, gp_e, None, BEFORE),
+        ]
+    );
+    assert_eq!(
+        cheetah(5e-4),
+        [
+            row(gb, true, gb_c, gb_e, gb_e, WITHIN),
+            row(sp, true, sp_c, sp_e, Some("4.24e-4"), WITHIN),
+            row(gp, false, gp_c, gp_e, None, ALONE),
+            row(
+                sb,
+                false,
+                sb_c,
+                sb_e,
+                Some("7.63e-4"),
+                "over the budget combined with the sites accepted before"
+            ),
+        ]
+    );
+    assert_eq!(
+        cheetah(3e-4),
+        [
+            row(sp, true, sp_c, sp_e, sp_e, WITHIN),
+            row(gb, false, gb_c, gb_e, None, ALONE),
+            row(gp, false, gp_c, gp_e, None, ALONE),
+            row(sb, false, sb_c, sb_e, None, ALONE),
+        ]
+    );
+    let semi2k = |max_error| decided(&puma_or_bumblebee("spu-semi2k", max_error));
+    let (gb_s, gp_s) = (23_953_408.0, 22_003_712.0);
+    assert_eq!(
+        semi2k(1e-1),
+        [
+            row(gb, true, gb_s, gb_e, gb_e, WITHIN),
+            row(gp, false, gp_s, gp_e, None, BEFORE),
+            row(sb, false, 0.0, None, None, EXACT),
+            row(sp, false, 0.0, None, None, EXACT),
+        ]
+    );
+    assert_eq!(
+        semi2k(3e-4),
+        [
+            row(gb, false, gb_s, gb_e, None, ALONE),
+            row(gp, false, gp_s, gp_e, None, ALONE),
+            row(sb, false, 0.0, None, None, EXACT),
+            row(sp, false, 0.0, None, None, EXACT),
+        ]
+    );
+}

@@ -584,6 +584,36 @@ fn cases() -> Vec<Case> {
             "x:s:2x3",
             &["(sqrt x)"],
         ),
+        case(
+            "gelu-to-bumblebee",
+            "x:s:2x3",
+            &[(
+                "(gelu x)",
+                "(add (mul (clip[min=0, max=1] (mul (sub x 2.9999847412109375) 65536)) x) (mul (sub (clip[min=0, max=1] (mul (add x 3.0000152587890625) 65536)) (clip[min=0, max=1] (mul (sub x 2.9999847412109375) 65536))) (add (add (mul x 0.5) 0.001620808531841547) (add (add (mul (abs x) -0.03798164612714154) (mul (square x) 0.5410550166368381)) (add (mul (mul (square x) (abs x)) -0.18352506127082727) (mul (square (square x)) 0.020848611754127593))))))",
+            )],
+            "x:s:2x3",
+            &["(sigmoid x)"],
+        ),
+        case(
+            "exp-to-bumblebee",
+            "x:s:2x3",
+            &[(
+                "(exp x)",
+                "(mul (square (square (square (square (square (add (mul x 0.03125) 1)))))) (clip[min=0, max=1] (mul (add x 14.0000152587890625) 65536)))",
+            )],
+            "x:s:2x3",
+            &["(log x)"],
+        ),
+        case(
+            "softmax-to-bumblebee",
+            "x:s:2x3",
+            &[(
+                "(softmax x)",
+                "(mul (mul (square (square (square (square (square (add (mul (sub x (reduce_max[axes=[-1], keepdims=true] x)) 0.03125) 1)))))) (clip[min=0, max=1] (mul (add (sub x (reduce_max[axes=[-1], keepdims=true] x)) 14.0000152587890625) 65536))) (reciprocal (reduce_sum[axes=[-1], keepdims=true] (mul (square (square (square (square (square (add (mul (sub x (reduce_max[axes=[-1], keepdims=true] x)) 0.03125) 1)))))) (clip[min=0, max=1] (mul (add (sub x (reduce_max[axes=[-1], keepdims=true] x)) 14.0000152587890625) 65536))))))",
+            )],
+            "x:s:2x3",
+            &["(log_softmax x)"],
+        ),
     ];
     v.extend(both(
         case(
