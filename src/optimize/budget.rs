@@ -18,6 +18,8 @@
 //!    this one is optimized and measured, since errors compound; the site is accepted when the
 //!    combined error is within the budget and the combination is cheaper than the accepted
 //!    sites alone, else rejected with that cumulative error.
+//! 5. An accepted site the final result does not use (a cheaper form of the same place was
+//!    accepted after it) is reported as superseded, not accepted.
 //!
 //! Work is bounded by counts: at most `1 + 2 * max_sites` optimizations, each measured with
 //! one interpreter run per check input. Everything is in a fixed order and the random inputs
@@ -35,6 +37,10 @@ use thiserror::Error;
 
 /// Sites measured at most (more are grouped by module prefix).
 pub const DEFAULT_MAX_SITES: usize = 32;
+
+/// Why a site accepted within the budget is not in the result.
+pub const SUPERSEDED: &str =
+    "accepted, then superseded: a site accepted after it does the same place more cheaply, and the result does not use it";
 
 /// Relative tolerance of "cheaper".
 const TOLERANCE: f64 = 1e-9;
@@ -216,6 +222,22 @@ pub fn search(
         }
         decisions.push(d);
     }
+    // Two forms of one place (PUMA's and Bumblebee's softmax) can both be accepted, the later
+    // one cheaper: the extractor then keeps only that one, and the earlier is not in the result.
+    for d in decisions.iter_mut().filter(|d| d.accepted) {
+        let site = Site {
+            rule: d.rule.clone(),
+            module: d.place.clone(),
+        };
+        let used = best_out
+            .approximations
+            .iter()
+            .any(|a| a.rule == site.rule && site.covers(&a.module));
+        if !used {
+            d.accepted = false;
+            d.reason = SUPERSEDED.into();
+        }
+    }
     decisions.sort_by(|a, b| {
         b.accepted
             .cmp(&a.accepted)
@@ -350,7 +372,12 @@ fn prefix(module: &str, depth: usize) -> String {
 
 /// The report as text: the budget, the exact result, every site's decision, the result.
 pub fn text(r: &BudgetReport) -> String {
-    use crate::report::bytes;
+    use crate::report::{bytes, numbers::Rounds};
+    let rounds = Rounds::of(
+        [r.exact.online_rounds, r.result.online_rounds]
+            .into_iter()
+            .chain(r.decisions.iter().map(|d| d.saving_rounds)),
+    );
     let mut s = format!(
         "error budget: {} error <= {} on {} check input(s); {} approximation site(s) found{}, {} optimizations\n",
         r.metric.name(),
@@ -367,7 +394,7 @@ pub fn text(r: &BudgetReport) -> String {
     s += &format!(
         "  exact rules only: {} online, {} rounds, error {:.3e}\n",
         bytes(r.exact.online_bytes * 8.0),
-        r.exact.online_rounds,
+        rounds.fmt(r.exact.online_rounds),
         r.exact.error
     );
     let rows: Vec<[String; 7]> = r
@@ -375,7 +402,14 @@ pub fn text(r: &BudgetReport) -> String {
         .iter()
         .map(|d| {
             [
-                if d.accepted { "accepted" } else { "rejected" }.to_string(),
+                if d.accepted {
+                    "accepted"
+                } else if d.reason == SUPERSEDED {
+                    "superseded"
+                } else {
+                    "rejected"
+                }
+                .to_string(),
                 d.rule.clone(),
                 if d.place.is_empty() {
                     "(whole model)".to_string()
@@ -383,7 +417,7 @@ pub fn text(r: &BudgetReport) -> String {
                     d.place.clone()
                 },
                 bytes(d.saving_bytes * 8.0),
-                format!("{}", d.saving_rounds),
+                rounds.fmt(d.saving_rounds),
                 d.error_alone
                     .map_or("-".to_string(), |e| format!("{e:.3e}")),
                 d.error_cumulative
@@ -439,7 +473,7 @@ pub fn text(r: &BudgetReport) -> String {
     s += &format!(
         "  result: {} online, {} rounds, error {:.3e} ({} site(s) accepted)\n",
         bytes(r.result.online_bytes * 8.0),
-        r.result.online_rounds,
+        rounds.fmt(r.result.online_rounds),
         r.result.error,
         accepted.values().sum::<usize>()
     );
