@@ -9,7 +9,7 @@
 mod scratch;
 
 use hawkeye_mpc::frontend::onnx::proto::ModelProto;
-use hawkeye_mpc::frontend::{self, LoadOptions};
+use hawkeye_mpc::frontend::{self, npy, LoadOptions};
 use hawkeye_mpc::graph::WeightData;
 use hawkeye_mpc::graph::{ElemKind, Graph, NodeId, Op, ParamRole, ValueInfo, Visibility};
 use hawkeye_mpc::interpret::fold::parameter_bindings;
@@ -238,4 +238,75 @@ fn unpadded_conv_after_conv_is_one_conv_with_the_composed_kernel() {
             named("conv2.bias", &[3])
         ]
     );
+}
+
+#[test]
+fn a_linearised_torch_export_composes_all_three_pairs() {
+    // `tests/fixtures/onnx/make_linearised_cnn.py`: conv∘conv, linear∘conv and conv∘linear
+    // pairs with no ReLU between them, exported by torch.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx");
+    let model = fixtures.join("linearised_cnn.onnx");
+    let input = fixtures.join("linearised_cnn.input.npy");
+    let dir = scratch::dir("compose");
+    let output = dir.join("linearised_cnn.opt.onnx");
+    let (code, stdout, stderr) = hawkeye(&[
+        "optimize",
+        model.to_str().unwrap(),
+        "-f",
+        "spu-aby3",
+        "--weights",
+        "public",
+        "--inputs",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let online = stdout
+        .lines()
+        .find(|l| l.starts_with("│ online "))
+        .unwrap_or_else(|| panic!("no online row in:\n{stdout}"));
+    let cells: Vec<&str> = online.split(['│', '┆']).map(str::trim).collect();
+    assert_eq!(cells[1..5], ["online", "807.30 KB", "742.68 KB", "-8.0%"]);
+    for rule in [
+        "compose-conv-after-conv",
+        "compose-linear-after-conv",
+        "compose-conv-after-linear",
+    ] {
+        assert!(
+            stdout.contains(&format!("changed: {rule}")),
+            "{rule}:\n{stdout}"
+        );
+    }
+    assert_eq!(
+        initializers(&output),
+        [
+            named("conv1.weight", &[8, 3, 3, 3]),
+            named("conv1.bias", &[8]),
+            named("conv2.weight_1", &[8, 8, 5, 5]),
+            named("conv2.bias", &[8]),
+            named("fc1.weight_1", &[32, 1568]),
+            named("fc1.bias", &[32]),
+            named("fc2.weight", &[64, 32]),
+            named("fc2.bias", &[64]),
+            named("fc3.weight", &[10, 64]),
+            named("fc3.bias", &[10]),
+        ]
+    );
+    // The written file, interpreted, gives torch's output on the export's input.
+    let written = frontend::load_model(output.to_str().unwrap(), &LoadOptions::default()).unwrap();
+    let mut b = parameter_bindings(&written).unwrap();
+    for (name, t) in npy::read_inputs(&written, &input).unwrap().iter() {
+        b.insert(name, t.clone());
+    }
+    let y = evaluate(&written, &b, Arithmetic::Float).unwrap();
+    let torch: ndarray::ArrayD<f32> =
+        ndarray_npy::read_npy(fixtures.join("linearised_cnn.ref.npy")).unwrap();
+    assert_eq!(y[0].shape(), torch.shape());
+    for (p, q) in y[0].array().iter().zip(torch.iter()) {
+        assert!(
+            (p - f64::from(*q)).abs() <= 1e-5 * (1.0 + p.abs()),
+            "{p} vs {q}"
+        );
+    }
 }
