@@ -201,11 +201,12 @@ pub fn fold_parameters(graph: &Graph) -> Result<Cow<'_, Graph>, FoldError> {
     }
     let values = evaluate_boundary(graph, &only, &boundary)?;
 
-    // Names: every kept node's, then the folded values'.
+    // Names: every kept node's and the outputs' file names, then the folded values'.
     let mut taken: HashSet<String> = graph
         .node_ids()
         .filter(|&id| !only[id.index()] || kept_sources.contains(&id))
         .map(|id| graph.node(id).name.clone())
+        .chain(graph.output_names().iter().cloned())
         .collect();
     let input_names: HashMap<&str, NodeId> = graph
         .node_ids()
@@ -588,6 +589,12 @@ mod tests {
         let values = folded.weight("fc.weight_1").unwrap().to_f64().unwrap();
         assert_eq!(values[..6], [1.0, 0.0, -1.0, 0.5, 2.0, 3.0]);
         assert_eq!(values[30..], [6.0, 0.0, -6.0, 3.0, 12.0, 18.0]);
+        // Nor the file name of an output, which the writer gives to the output's value.
+        let mut g = outer_product_weight();
+        g.set_output_names(vec!["fc.weight_1".to_string()]);
+        let folded = fold_parameters(&g).unwrap().into_owned();
+        assert!(folded.find("fc.weight_2").is_some());
+        assert!(folded.find("fc.weight_1").is_none());
     }
 
     #[test]
