@@ -101,5 +101,31 @@ pub fn cases() -> Vec<Case> {
                 "(conv2d (conv2d[stride=[2,2]] x w1) w2)",
             ],
         ),
+        case(
+            "compose-conv-after-bias-free-conv",
+            "x:s:1x2x8x8 w1:p:4x2x3x3 w2:p:3x4x3x3 b2:p:3",
+            &[(
+                "(conv2d[stride=[2,2]] (conv2d[padding=[1,1,1,1]] x w1) w2 b2)",
+                &format!("(conv2d[stride=[2,2], padding=[1,1,1,1]] x {CONV_CONV} b2)"),
+            )],
+            "x:s:1x2x8x8 w1:p:4x2x3x3 w2:p:3x4x3x3 b2:s:3",
+            &[
+                "(conv2d[padding=[1,1,1,1]] (conv2d x w1) w2 b2)",
+                "(conv2d (conv2d x w1) w2 b2)",
+            ],
+        ),
+        case(
+            "compose-bias-free-conv-after-conv",
+            "x:s:1x2x8x8 w1:p:4x2x3x3 b1:p:4 w2:p:3x4x3x3",
+            &[(
+                "(conv2d[stride=[2,2]] (conv2d[padding=[1,1,1,1]] x w1 b1) w2)",
+                &format!("(conv2d[stride=[2,2], padding=[1,1,1,1]] x {CONV_CONV} (reshape[to=[-1]] (mat_mul (reduce_sum[axes=[2,3], keepdims=false] w2) (reshape[to=[-1,1]] b1))))"),
+            )],
+            "x:s:1x2x8x8 w1:p:4x2x3x3 b1:p:4 w2:p:3x4x3x3",
+            &[
+                "(conv2d[padding=[1,1,1,1]] (conv2d x w1 b1) w2)",
+                "(conv2d (conv2d[dilation=[2,2]] x w1 b1) w2)",
+            ],
+        ),
     ]
 }
