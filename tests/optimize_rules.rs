@@ -15,6 +15,8 @@ use std::time::Duration;
 
 #[path = "optimize_rules/dot_products.rs"]
 mod dot_products;
+#[path = "optimize_rules/linear_composition.rs"]
+mod linear_composition;
 #[path = "optimize_rules/signs_and_composition.rs"]
 mod signs_and_composition;
 
@@ -857,6 +859,7 @@ fn cases() -> Vec<Case> {
     }
     v.extend(signs_and_composition::cases());
     v.extend(dot_products::cases());
+    v.extend(linear_composition::cases());
     v
 }
 

@@ -10,11 +10,21 @@
 //! values it feeds to the rest of the graph become new parameters, stored as float32 like
 //! the model's own weights (a value computed from constants alone becomes a constant).
 //!
+//! An op whose value holds more elements than its operands together stays an op (an `expand`
+//! of a class token to the batch would only make the file bigger), unless it composes weights
+//! (a product, a convolution or a transposed convolution of parameters: the kernel of two
+//! composed layers, which may have no ONNX form): that is folded while its value holds at most
+//! [`COMPOSE_GROWTH`] times the elements of the sources it is computed from and at most
+//! [`COMPOSE_LIMIT`] elements, so a file cannot make the fold allocate without bound.
+//!
 //! A folded value consumed as the weight or bias of a convolution, linear layer or matrix
-//! product is named like a PyTorch parameter of that layer's module (`layer1.0.conv1.weight`,
-//! the name of the weight it replaces when that one is gone); any other keeps the name of the
-//! node that computed it. Inputs, outputs (with their recorded file names) and every other
-//! node keep their names, order and modules.
+//! product is named like a PyTorch parameter of that layer's module (`layer1.0.conv1.weight`);
+//! it takes that name only if no tensor of the input has it, or if it is the input's parameter
+//! of that name updated in place (computed from it, same shape: a batch norm folded into the
+//! weight). Otherwise (a composed weight of a new shape) it gets a fresh name, `NAME_1`, that no
+//! node of the input or the result holds; a value read by no layer keeps the name of the node
+//! that computed it. Inputs, outputs (with their recorded file names) and every other node keep
+//! their names, order and modules.
 
 use super::random::placeholder;
 use super::{evaluate, Arithmetic, Bindings, Tensor};
@@ -34,33 +44,87 @@ pub enum FoldError {
     /// Evaluating the subgraph failed, or gave values a model file cannot hold.
     #[error("folding node '{node}': {reason}")]
     Evaluate { node: String, reason: String },
+    /// A composed weight that has no ONNX form would exceed the fold's bound.
+    #[error(
+        "folding node '{node}': the composed weight it computes holds {numel} elements, more \
+         than the fold allows ({COMPOSE_GROWTH} times the {sources} elements it is computed \
+         from, at most {COMPOSE_LIMIT}), and '{op}' has no ONNX form to leave it as; exclude \
+         the rule that composed it (`--exclude-rules NAME`, `hawkeye rules` lists them)"
+    )]
+    TooLarge {
+        node: String,
+        op: &'static str,
+        numel: usize,
+        sources: usize,
+    },
     #[error("rebuilding the folded graph: {0}")]
     Graph(#[from] GraphError),
+}
+
+/// A composed weight is folded while it holds at most this many times the elements of the
+/// sources it is computed from.
+pub const COMPOSE_GROWTH: usize = 64;
+
+/// A composed weight is folded while it holds at most this many elements (512 MiB as `f64`).
+pub const COMPOSE_LIMIT: usize = 1 << 26;
+
+/// Whether the op composes weights when its operands are parameters: products and
+/// convolutions (the kernel of two composed layers).
+fn composes_weights(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Conv2d { .. } | Op::Linear | Op::MatMul | Op::Conv2dGradInput { .. }
+    )
 }
 
 /// Whether each node is folded: sources other than inputs, and ops over folded nodes that
 /// do not hold more elements than their operands together (an `expand` of a class token to
 /// the batch, a gather of embedding rows by constant ids, stay ops: folding them would only
-/// make the file bigger).
-fn parameter_only(graph: &Graph) -> Vec<bool> {
+/// make the file bigger), or that compose weights within the bound of [`COMPOSE_GROWTH`] and
+/// [`COMPOSE_LIMIT`]. A composition over the bound whose op has no ONNX form is an error.
+fn parameter_only(graph: &Graph) -> Result<Vec<bool>, FoldError> {
     let mut only = vec![false; graph.len()];
+    // Elements of the sources each folded node is computed from, counted once per path
+    // (an upper bound of the distinct ones).
+    let mut source_elements = vec![0usize; graph.len()];
     for id in graph.node_ids() {
         let n = graph.node(id);
         only[id.index()] = match n.op {
             Op::Input => false,
-            Op::Parameter { .. } | Op::Constant { .. } => true,
+            Op::Parameter { .. } | Op::Constant { .. } => {
+                source_elements[id.index()] = n.value.numel();
+                true
+            }
             _ => {
                 let inputs = graph.inputs(id);
-                inputs.iter().all(|i| only[i.index()])
-                    && n.value.numel()
-                        <= inputs
-                            .iter()
-                            .map(|&i| graph.node(i).value.numel())
-                            .sum::<usize>()
+                if !inputs.iter().all(|i| only[i.index()]) {
+                    false
+                } else {
+                    let operands: usize = inputs.iter().map(|&i| graph.node(i).value.numel()).sum();
+                    let sources = inputs
+                        .iter()
+                        .fold(0usize, |s, i| s.saturating_add(source_elements[i.index()]));
+                    source_elements[id.index()] = sources;
+                    let numel = n.value.numel();
+                    let within =
+                        numel <= sources.saturating_mul(COMPOSE_GROWTH) && numel <= COMPOSE_LIMIT;
+                    if numel <= operands || (composes_weights(&n.op) && within) {
+                        true
+                    } else if n.op.is_backward() {
+                        return Err(FoldError::TooLarge {
+                            node: n.name.clone(),
+                            op: n.op.name(),
+                            numel,
+                            sources,
+                        });
+                    } else {
+                        false
+                    }
+                }
             }
         };
     }
-    only
+    Ok(only)
 }
 
 /// The values of a parameter: stored, else its placeholder.
@@ -89,20 +153,25 @@ pub fn parameter_bindings(graph: &Graph) -> Result<Bindings, FoldError> {
     Ok(b)
 }
 
-/// Whether `graph` has an op that depends only on parameters and constants.
+/// Whether `graph` has an op that depends only on parameters and constants and would be
+/// folded (or is a composed weight over the fold's bound, which folding refuses).
 pub fn has_parameter_only_ops(graph: &Graph) -> bool {
-    let only = parameter_only(graph);
-    graph
-        .node_ids()
-        .any(|id| only[id.index()] && !graph.node(id).op.is_source())
+    parameter_only(graph).map_or(true, |only| {
+        graph
+            .node_ids()
+            .any(|id| only[id.index()] && !graph.node(id).op.is_source())
+    })
 }
 
 /// `graph` with every parameter-only subgraph folded (borrowed unchanged when it has none).
 pub fn fold_parameters(graph: &Graph) -> Result<Cow<'_, Graph>, FoldError> {
-    if !has_parameter_only_ops(graph) {
+    let only = parameter_only(graph)?;
+    if !graph
+        .node_ids()
+        .any(|id| only[id.index()] && !graph.node(id).op.is_source())
+    {
         return Ok(Cow::Borrowed(graph));
     }
-    let only = parameter_only(graph);
     let is_output: HashSet<NodeId> = graph.outputs().iter().copied().collect();
     // Folded ops whose values the rest of the graph reads, with their first reader and slot.
     let mut boundary: Vec<(NodeId, Option<(NodeId, usize)>)> = Vec::new();
@@ -132,18 +201,28 @@ pub fn fold_parameters(graph: &Graph) -> Result<Cow<'_, Graph>, FoldError> {
     }
     let values = evaluate_boundary(graph, &only, &boundary)?;
 
-    // Names: every kept node's, then the folded values'.
+    // Names: every kept node's and the outputs' file names, then the folded values'.
     let mut taken: HashSet<String> = graph
         .node_ids()
         .filter(|&id| !only[id.index()] || kept_sources.contains(&id))
         .map(|id| graph.node(id).name.clone())
+        .chain(graph.output_names().iter().cloned())
+        .collect();
+    let input_names: HashMap<&str, NodeId> = graph
+        .node_ids()
+        .map(|id| (graph.node(id).name.as_str(), id))
         .collect();
     let mut folded_names: HashMap<NodeId, String> = HashMap::new();
     for &(id, reader) in &boundary {
         let base = folded_name(graph, id, reader);
         let name = std::iter::once(base.clone())
             .chain((1..).map(|i| format!("{base}_{i}")))
-            .find(|n| !taken.contains(n))
+            .find(|n| {
+                !taken.contains(n)
+                    && input_names
+                        .get(n.as_str())
+                        .is_none_or(|&holder| may_take_name(graph, id, holder))
+            })
             .expect("unbounded");
         taken.insert(name.clone());
         folded_names.insert(id, name);
@@ -210,6 +289,17 @@ fn folded_name(graph: &Graph, id: NodeId, reader: Option<(NodeId, usize)>) -> St
     }
 }
 
+/// Whether folded node `id` may be written under the name of the input's node `holder`: it is
+/// that node, or `holder` is a parameter of the same shape that `id` is computed from (the
+/// same weight updated in place, as a batch norm folded into it). A composed weight of another
+/// shape under an old weight's name would be two different tensors under one name.
+fn may_take_name(graph: &Graph, id: NodeId, holder: NodeId) -> bool {
+    id == holder
+        || (matches!(graph.node(holder).op, Op::Parameter { .. })
+            && graph.node(holder).value.shape == graph.node(id).value.shape
+            && computed_from(graph, id, |n| n == holder))
+}
+
 /// Adds one folded value: a float32 parameter when it depends on a parameter, else a
 /// constant.
 fn add_folded(
@@ -254,13 +344,20 @@ fn add_folded(
 }
 
 fn depends_on_parameter(graph: &Graph, id: NodeId) -> bool {
+    computed_from(graph, id, |n| {
+        matches!(graph.node(n).op, Op::Parameter { .. })
+    })
+}
+
+/// Whether `id` or a node it is computed from satisfies `found`.
+fn computed_from(graph: &Graph, id: NodeId, found: impl Fn(NodeId) -> bool) -> bool {
     let mut stack = vec![id];
     let mut seen = HashSet::new();
     while let Some(n) = stack.pop() {
         if !seen.insert(n) {
             continue;
         }
-        if matches!(graph.node(n).op, Op::Parameter { .. }) {
+        if found(n) {
             return true;
         }
         stack.extend(graph.inputs(n));
@@ -433,5 +530,125 @@ mod tests {
             err,
             "folding node 'c.mul': its value has a non-finite element (inf), which no model file can store as a weight"
         );
+    }
+
+    /// `y = linear(x, a b)`: the weight is the outer product of parameters `fc.weight` (6x1)
+    /// and `other.weight` (1x6), 36 elements from 12.
+    fn outer_product_weight() -> Graph {
+        let mut g = Graph::new("g");
+        let real = |shape: Vec<usize>, v| ValueInfo::new(shape, ElemKind::Real, v);
+        let x = g
+            .add_source("x", "", Op::Input, real(vec![1, 6], Visibility::Secret))
+            .unwrap();
+        let weight = Op::Parameter {
+            role: ParamRole::Weight,
+        };
+        let a = g
+            .add_source(
+                "fc.weight",
+                "fc",
+                weight.clone(),
+                real(vec![6, 1], Visibility::Public),
+            )
+            .unwrap();
+        let b = g
+            .add_source(
+                "other.weight",
+                "other",
+                weight,
+                real(vec![1, 6], Visibility::Public),
+            )
+            .unwrap();
+        let ab = g.add("fc.compose", "fc", Op::MatMul, &[a, b]).unwrap();
+        let y = g.add("fc", "fc", Op::Linear, &[x, ab]).unwrap();
+        g.set_outputs(vec![y]);
+        g.set_weight(
+            "fc.weight",
+            WeightData::from_f32(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+        );
+        g.set_weight(
+            "other.weight",
+            WeightData::from_f32(&[1.0, 0.0, -1.0, 0.5, 2.0, 3.0]),
+        );
+        g
+    }
+
+    #[test]
+    fn a_composed_weight_of_a_new_shape_is_folded_under_a_fresh_name() {
+        let g = outer_product_weight();
+        let folded = fold_parameters(&g).unwrap().into_owned();
+        let names: Vec<&str> = folded
+            .node_ids()
+            .map(|id| folded.node(id).name.as_str())
+            .collect();
+        // Not `fc.weight`: that is the input's 6x1 factor, another tensor.
+        assert_eq!(names, ["x", "fc.weight_1", "fc"]);
+        let w = folded.node(folded.find("fc.weight_1").unwrap());
+        assert_eq!(w.value.shape, [6, 6]);
+        assert_eq!(w.module, "fc");
+        let values = folded.weight("fc.weight_1").unwrap().to_f64().unwrap();
+        assert_eq!(values[..6], [1.0, 0.0, -1.0, 0.5, 2.0, 3.0]);
+        assert_eq!(values[30..], [6.0, 0.0, -6.0, 3.0, 12.0, 18.0]);
+        // Nor the file name of an output, which the writer gives to the output's value.
+        let mut g = outer_product_weight();
+        g.set_output_names(vec!["fc.weight_1".to_string()]);
+        let folded = fold_parameters(&g).unwrap().into_owned();
+        assert!(folded.find("fc.weight_2").is_some());
+        assert!(folded.find("fc.weight_1").is_none());
+    }
+
+    #[test]
+    fn an_expand_of_parameters_stays_an_op() {
+        let mut g = outer_product_weight();
+        let a = g.find("fc.weight").unwrap();
+        let e = g
+            .add("fc.expand", "fc", Op::Expand { shape: vec![6, 6] }, &[a])
+            .unwrap();
+        g.set_outputs(vec![g.outputs()[0], e]);
+        let folded = fold_parameters(&g).unwrap().into_owned();
+        let expand = folded.find("fc.expand").unwrap();
+        assert_eq!(folded.node(expand).op, Op::Expand { shape: vec![6, 6] });
+        // The expand keeps reading the input's `fc.weight`; the composed weight is named apart.
+        let read: Vec<&str> = folded
+            .inputs(expand)
+            .iter()
+            .map(|&i| folded.node(i).name.as_str())
+            .collect();
+        assert_eq!(read, ["fc.weight"]);
+        assert!(folded.find("fc.weight_1").is_some());
+    }
+
+    #[test]
+    fn a_composition_over_the_bound_with_no_onnx_form_is_an_error() {
+        // A 1x1 gradient spread by stride 100 over a 100x100 input: 10,000 elements from 2.
+        let mut g = outer_product_weight();
+        let real = |shape: Vec<usize>| ValueInfo::new(shape, ElemKind::Real, Visibility::Public);
+        let weight = Op::Parameter {
+            role: ParamRole::Weight,
+        };
+        let d = g
+            .add_source("d", "k", weight.clone(), real(vec![1, 1, 1, 1]))
+            .unwrap();
+        let k = g
+            .add_source("k", "k", weight, real(vec![1, 1, 1, 1]))
+            .unwrap();
+        let spread = Op::Conv2dGradInput {
+            stride: [100, 100],
+            padding: [0; 4],
+            dilation: [1, 1],
+            groups: 1,
+            input: [100, 100],
+        };
+        let big = g.add("k.spread", "k", spread, &[d, k]).unwrap();
+        g.set_outputs(vec![g.outputs()[0], big]);
+        let err = fold_parameters(&g).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "folding node 'k.spread': the composed weight it computes holds 10000 elements, more \
+             than the fold allows (64 times the 2 elements it is computed from, at most \
+             67108864), and 'conv2d_grad_input' has no ONNX form to leave it as; exclude the \
+             rule that composed it (`--exclude-rules NAME`, `hawkeye rules` lists them)"
+        );
+        assert!(has_parameter_only_ops(&g));
     }
 }

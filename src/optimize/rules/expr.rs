@@ -19,6 +19,8 @@
 //! | `broadcast(s1, s2)` | numpy broadcast of two shapes, `null` if they do not broadcast |
 //! | `swap_last2(r)` | the permutation of rank `r` that swaps the last two dims |
 //! | `len(list)` | length of a list |
+//! | `at(list, i)` | the element `i` of a list (`i < 0` from the end) |
+//! | `floor(x)` | the largest whole number `<= x` (output sizes: `floor((h + pads - k) / s) + 1`) |
 
 use crate::graph::{broadcast, ConstValue, NormForm, Op, ParamRole, ValueInfo, Visibility};
 use std::fmt;
@@ -326,6 +328,8 @@ pub enum Func {
     Broadcast,
     SwapLast2,
     Len,
+    At,
+    Floor,
 }
 
 impl Func {
@@ -348,6 +352,8 @@ impl Func {
         ("broadcast", Func::Broadcast, &[false, false]),
         ("swap_last2", Func::SwapLast2, &[false]),
         ("len", Func::Len, &[false]),
+        ("at", Func::At, &[false, false]),
+        ("floor", Func::Floor, &[false]),
     ];
 
     pub fn lookup(name: &str) -> Option<(Func, &'static [bool])> {
@@ -517,5 +523,17 @@ fn call(f: Func, args: &[Expr], scope: &dyn Scope) -> Option<Value> {
             Value::List(items) => Value::Num(items.len() as f64),
             _ => return None,
         },
+        Func::At => {
+            let Value::List(items) = args[0].eval(scope)? else {
+                return None;
+            };
+            let i = args[1].eval(scope)?.as_num()?;
+            let i = if i < 0.0 { i + items.len() as f64 } else { i };
+            if i < 0.0 || i.fract() != 0.0 {
+                return None;
+            }
+            items.get(i as usize)?.clone()
+        }
+        Func::Floor => Value::Num(args[0].eval(scope)?.as_num()?.floor()),
     })
 }
