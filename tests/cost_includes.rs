@@ -2,22 +2,11 @@
 //! untrusted files: what an include takes in, and every way an include can be refused, each
 //! with its exact message and exit status 2.
 
+mod cli_run;
 mod scratch;
 
+use cli_run::hawkeye;
 use std::path::Path;
-use std::process::Command;
-
-fn hawkeye(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The error `profile mlp -f MODEL` ends with, checked to exit with status 2.
 fn load_error(model: &Path) -> String {

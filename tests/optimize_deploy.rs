@@ -2,23 +2,12 @@
 //! files: the by-layer table aligned by structure (a folded batch norm removed, its conv
 //! changed), the flame graph of removed work, and results that load wherever the input does.
 
+mod cli_run;
 mod scratch;
 
-use std::process::Command;
+use cli_run::hawkeye;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/onnx");
-
-fn hawkeye(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn scratch(name: &str) -> scratch::Scratch {
     scratch::file("optimize-deploy", name)
