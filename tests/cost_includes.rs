@@ -276,6 +276,50 @@ fn cycles_repeats_missing_files_and_depth_are_refused() {
 }
 
 #[test]
+fn the_count_and_the_total_size_of_included_files_are_bounded() {
+    let dir = scratch::dir("includes-bounds");
+    // 65 empty files: the 65th is one too many.
+    let names: Vec<String> = (0..65).map(|i| format!("e{i}.toml")).collect();
+    for name in &names {
+        write(&dir.join(name), "");
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let many = model(&dir, "many.toml", &refs, MLP_OPS);
+    assert_eq!(
+        load_error(&many),
+        format!(
+            "error: {}: include[64]: \"e64.toml\" would be the 65th included file, over the \
+             limit of 64; merge some of the included files",
+            many.display()
+        )
+    );
+    profile_json(
+        model(&dir, "enough.toml", &refs[..64], MLP_OPS)
+            .to_str()
+            .unwrap(),
+    );
+    // Five files of 1,000,000 bytes each: the fifth brings the total over 4 MiB.
+    let comment = format!("#{}\n", "x".repeat(999_998));
+    for i in 0..5 {
+        write(&dir.join(format!("t{i}.toml")), &comment);
+    }
+    let big = model(
+        &dir,
+        "big.toml",
+        &["t0.toml", "t1.toml", "t2.toml", "t3.toml", "t4.toml"],
+        MLP_OPS,
+    );
+    assert_eq!(
+        load_error(&big),
+        format!(
+            "error: {}: include[4]: \"t4.toml\" brings the included files over 4194304 bytes in \
+             all; include fewer or smaller files",
+            big.display()
+        )
+    );
+}
+
+#[test]
 fn included_files_are_checked_like_models() {
     let dir = scratch::dir("includes-checked");
     // A folder, a file over the size limit, and text that is not UTF-8.

@@ -114,10 +114,13 @@ pub(super) fn resolve(
                     .to_string(),
             )),
             Source::Disk(path) => Located {
-                id: FileId::Disk(
-                    std::fs::canonicalize(path)
-                        .map_err(|e| error(file, "include".to_string(), format!("{e}")))?,
-                ),
+                id: FileId::Disk(std::fs::canonicalize(path).map_err(|e| {
+                    error(
+                        file,
+                        "include".to_string(),
+                        format!("its path cannot be resolved ({e}); check the path"),
+                    )
+                })?),
                 shown: file.to_string(),
                 named: path.to_path_buf(),
             },
@@ -205,7 +208,7 @@ impl Walk<'_> {
             if self.bytes > MAX_TOTAL_BYTES {
                 return Err(at(format!(
                     "\"{entry}\" brings the included files over {MAX_TOTAL_BYTES} bytes in all; \
-                     include less"
+                     include fewer or smaller files"
                 )));
             }
             self.seen.push((found.id.clone(), includer.shown.clone()));
@@ -218,32 +221,44 @@ impl Walk<'_> {
                 by: includer.shown.clone(),
             });
             let origin = self.origins.files.len() - 1;
-            let tables = (
-                std::mem::take(&mut fragment.primitives),
-                std::mem::take(&mut fragment.functions),
-                std::mem::take(&mut fragment.ops),
-                std::mem::take(&mut fragment.unsupported),
-            );
-            self.take_in("primitives", &mut spec.primitives, tables.0, entry, origin)
-                .and_then(|()| {
-                    self.take_in("functions", &mut spec.functions, tables.1, entry, origin)
-                })
-                .and_then(|()| self.take_in("ops", &mut spec.ops, tables.2, entry, origin))
-                .and_then(|()| {
-                    self.take_in(
-                        "unsupported",
-                        &mut spec.unsupported,
-                        tables.3,
-                        entry,
-                        origin,
-                    )
-                })
+            self.take_all(spec, &mut fragment, entry, origin)
                 .map_err(at)?;
             self.stack.push((found.id.clone(), found.shown.clone()));
             self.include_all(&found, &fragment.include, depth + 1, spec)?;
             self.stack.pop();
         }
         Ok(())
+    }
+
+    /// Moves the entries of an included file (`entry`, the file `origin` of [`Origins`]) into
+    /// the model's tables; an entry defined already is an error (the reason).
+    fn take_all(
+        &mut self,
+        spec: &mut FileSpec,
+        fragment: &mut FragmentSpec,
+        entry: &str,
+        origin: usize,
+    ) -> Result<(), String> {
+        let primitives = std::mem::take(&mut fragment.primitives);
+        self.take_in(
+            "primitives",
+            &mut spec.primitives,
+            primitives,
+            entry,
+            origin,
+        )?;
+        let functions = std::mem::take(&mut fragment.functions);
+        self.take_in("functions", &mut spec.functions, functions, entry, origin)?;
+        let ops = std::mem::take(&mut fragment.ops);
+        self.take_in("ops", &mut spec.ops, ops, entry, origin)?;
+        let unsupported = std::mem::take(&mut fragment.unsupported);
+        self.take_in(
+            "unsupported",
+            &mut spec.unsupported,
+            unsupported,
+            entry,
+            origin,
+        )
     }
 
     /// Moves the entries of one table of an included file (`entry`, the file `origin` of
