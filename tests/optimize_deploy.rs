@@ -2,26 +2,36 @@
 //! files: the by-layer table aligned by structure (a folded batch norm removed, its conv
 //! changed), the flame graph of removed work, and results that load wherever the input does.
 
+mod cli_run;
 mod scratch;
 
-use std::process::Command;
+use cli_run::hawkeye;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/onnx");
 
-fn hawkeye(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn scratch(name: &str) -> scratch::Scratch {
     scratch::file("optimize-deploy", name)
+}
+
+/// `hawkeye optimize` of the CIFAR CNN with batch norms (a real `torch.onnx.export` file) under
+/// SPU semi2k with public weights, without the equivalence samples, and the `extra` options;
+/// checked to succeed. Returns its standard output.
+fn optimize_cifar_cnn_bn(extra: &[&str]) -> String {
+    let model = format!("{FIXTURES}/cifar_cnn_bn.onnx");
+    let mut args = vec![
+        "optimize",
+        &model,
+        "-f",
+        "spu-semi2k",
+        "--weights",
+        "public",
+        "--samples",
+        "0",
+    ];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = hawkeye(&args);
+    assert_eq!(code, 0, "{args:?}: {stderr}");
+    stdout
 }
 
 /// The cells of the table that follows the line starting with `title`, one row per line.
@@ -46,18 +56,7 @@ fn table_after(stdout: &str, title: &str) -> Vec<Vec<String>> {
 
 #[test]
 fn by_layer_table_shows_the_folded_batchnorm_removed_and_its_conv_changed() {
-    let model = format!("{FIXTURES}/cifar_cnn_bn.onnx");
-    let (code, stdout, stderr) = hawkeye(&[
-        "optimize",
-        &model,
-        "-f",
-        "spu-semi2k",
-        "--weights",
-        "public",
-        "--samples",
-        "0",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let stdout = optimize_cifar_cnn_bn(&[]);
     let rows = table_after(
         &stdout,
         "by layer (aligned by structure; 8 layer(s) changed):",
@@ -136,19 +135,7 @@ fn by_layer_table_shows_the_folded_batchnorm_removed_and_its_conv_changed() {
     assert_eq!(rows, expected, "{stdout}");
     // The module-prefix table only on request.
     assert!(!stdout.contains("by module"), "{stdout}");
-    let (code, stdout, _) = hawkeye(&[
-        "optimize",
-        &model,
-        "-f",
-        "spu-semi2k",
-        "--weights",
-        "public",
-        "--samples",
-        "0",
-        "--depth",
-        "1",
-    ]);
-    assert_eq!(code, 0);
+    let stdout = optimize_cifar_cnn_bn(&["--depth", "1"]);
     let modules = table_after(&stdout, "by module (depth 1, 6 of 12 changed):");
     assert_eq!(
         modules[1],
@@ -159,20 +146,7 @@ fn by_layer_table_shows_the_folded_batchnorm_removed_and_its_conv_changed() {
 
 #[test]
 fn json_lists_every_changed_layer_with_its_type_and_rules() {
-    let model = format!("{FIXTURES}/cifar_cnn_bn.onnx");
-    let (code, stdout, stderr) = hawkeye(&[
-        "optimize",
-        &model,
-        "-f",
-        "spu-semi2k",
-        "--weights",
-        "public",
-        "--samples",
-        "0",
-        "--format",
-        "json",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    let stdout = optimize_cifar_cnn_bn(&["--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let layers = v["layers"].as_array().unwrap();
     let summary: Vec<(String, String, String, String)> = layers
@@ -234,21 +208,8 @@ fn json_lists_every_changed_layer_with_its_type_and_rules() {
 
 #[test]
 fn flame_graph_draws_the_removed_work() {
-    let model = format!("{FIXTURES}/cifar_cnn_bn.onnx");
     let svg = scratch("cifar-removed.svg");
-    let (code, _, stderr) = hawkeye(&[
-        "optimize",
-        &model,
-        "-f",
-        "spu-semi2k",
-        "--weights",
-        "public",
-        "--samples",
-        "0",
-        "--flamegraph-diff",
-        svg.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    optimize_cifar_cnn_bn(&["--flamegraph-diff", svg.to_str().unwrap()]);
     let text = std::fs::read_to_string(&svg).unwrap();
     // Frames are as wide as in the input (6,596,176 bytes) plus work only the result does
     // (884,736 bytes: the two ReLUs after their pools); module 2's ReLU (2,359,296 bytes =

@@ -4,10 +4,13 @@
 //! Built-in models are the files of `cost_models/`, compiled into the binary and found by name
 //! or alias through a small index (only the wanted file is parsed); any other TOML
 //! file of the same schema can be given by path, so a framework can be added or tuned without
-//! recompiling. See [`model`] for the schema.
+//! recompiling. See [`spec`] for the schema. Files share entries by including others
+//! ([`include`]): the built-in models include the embedded files of `cost_models/shared/`
+//! ([`BUILTIN_INCLUDES`]), never files on disk.
 
 pub mod fallback;
 mod formula;
+pub mod include;
 pub mod loadability;
 mod lowering;
 pub mod model;
@@ -64,6 +67,28 @@ pub const BUILTIN: &[Builtin] = &[
     builtin!("crypten", []),
 ];
 
+/// A built-in file that cost models include (`include = [..]`): its path below `cost_models/`
+/// and its text, compiled into the binary.
+pub struct BuiltinInclude {
+    pub path: &'static str,
+    pub text: &'static str,
+}
+
+macro_rules! builtin_include {
+    ($path:literal) => {
+        BuiltinInclude {
+            path: $path,
+            text: include_str!(concat!("../../cost_models/", $path)),
+        }
+    };
+}
+
+/// The files the built-in models include: the only ones they can include.
+pub const BUILTIN_INCLUDES: &[BuiltinInclude] = &[
+    builtin_include!("shared/mpspdz-functions.toml"),
+    builtin_include!("shared/mpspdz-ops.toml"),
+];
+
 impl Builtin {
     /// `cost_models/NAME.toml`, as errors name it.
     fn path(&self) -> String {
@@ -73,11 +98,16 @@ impl Builtin {
     /// Loads it. The built-in formulas are dry-run by the tests, not on every load; with
     /// `--set` overrides they are dry-run here, as the new values may break them.
     pub fn load(&self, overrides: &[(String, f64)]) -> Result<CostModel, CostModelError> {
-        if overrides.is_empty() {
-            CostModel::from_toml_unchecked(self.text, &self.path(), overrides)
-        } else {
-            CostModel::from_toml(self.text, &self.path(), overrides)
+        let model = CostModel::from_source(
+            self.text,
+            &self.path(),
+            include::Source::Builtin(self.file),
+            overrides,
+        )?;
+        if !overrides.is_empty() {
+            model.check_formulas()?;
         }
+        Ok(model)
     }
 }
 
@@ -129,10 +159,18 @@ mod tests {
         assert_eq!(e.entry, "--set");
     }
 
+    /// Loads a built-in model with every formula dry-run.
+    fn checked(b: &Builtin) -> CostModel {
+        let model = b.load(&[]).unwrap();
+        model.check_formulas().unwrap();
+        model
+    }
+
     #[test]
     fn the_index_names_each_file_as_the_file_does() {
         for b in BUILTIN {
-            let model = CostModel::from_toml(b.text, &b.path(), &[]).unwrap();
+            assert!(b.text.len() as u64 <= include::MAX_FILE_BYTES, "{}", b.file);
+            let model = checked(b);
             assert_eq!(model.framework.name, b.name, "{}", b.file);
             assert_eq!(model.framework.aliases, b.aliases, "{}", b.file);
             assert_eq!(model.file, format!("cost_models/{}.toml", b.name));
@@ -145,28 +183,120 @@ mod tests {
         assert_eq!(names.len(), count, "a name or alias is used twice");
     }
 
+    /// The names of the `.toml` files in `cost_models/FOLDER`, sorted.
+    fn files_in(folder: &str) -> Vec<String> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("cost_models")
+            .join(folder);
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        names.sort();
+        names
+    }
+
     #[test]
     fn every_builtin_formula_dry_runs_and_loading_skips_only_that() {
-        // `Builtin::load` skips the dry run that `from_toml` makes: it must pass for every file.
-        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/cost_models"))
-            .unwrap()
-            .count();
+        let mut built_in: Vec<String> = BUILTIN.iter().map(|b| b.file.to_string()).collect();
+        built_in.sort();
         assert_eq!(
-            BUILTIN.len(),
-            files,
+            built_in,
+            files_in(""),
             "every file of cost_models/ is built in"
         );
+        let mut included: Vec<&str> = BUILTIN_INCLUDES.iter().map(|i| i.path).collect();
+        included.sort();
+        let shared: Vec<String> = files_in("shared")
+            .iter()
+            .map(|n| format!("shared/{n}"))
+            .collect();
+        assert_eq!(
+            included, shared,
+            "every file of cost_models/shared/ is built in"
+        );
         for b in BUILTIN {
-            let checked = CostModel::from_toml(b.text, &b.path(), &[]).unwrap();
-            let loaded = load_framework(b.name, &[]).unwrap();
-            assert_eq!(checked.params, loaded.params, "{}", b.file);
-            assert_eq!(
-                checked.primitives.len(),
-                loaded.primitives.len(),
-                "{}",
-                b.file
-            );
-            assert_eq!(checked.ops.len(), loaded.ops.len(), "{}", b.file);
+            // `Builtin::load` skips the dry run of the formulas, included ones too: it must
+            // pass for every file; and the file read from disk with its includes is the same.
+            let checked = checked(b);
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/cost_models/");
+            let from_disk = CostModel::from_file(&Path::new(dir).join(b.file), &[]).unwrap();
+            for loaded in [load_framework(b.name, &[]).unwrap(), from_disk] {
+                assert_eq!(checked.params, loaded.params, "{}", b.file);
+                let names = |m: &CostModel| {
+                    let mut ops: Vec<String> = m.ops.keys().cloned().collect();
+                    ops.sort();
+                    let primitives = m.primitives.iter().map(|p| p.name.clone());
+                    let functions = m.functions.iter().map(|f| f.name.clone());
+                    (
+                        primitives.collect::<Vec<_>>(),
+                        functions.collect::<Vec<_>>(),
+                        ops,
+                    )
+                };
+                assert_eq!(names(&checked), names(&loaded), "{}", b.file);
+            }
         }
+    }
+
+    #[test]
+    fn each_included_file_names_its_includers_and_is_taken_in_whole() {
+        for shared in BUILTIN_INCLUDES {
+            assert!(
+                shared.text.len() as u64 <= include::MAX_FILE_BYTES,
+                "{}",
+                shared.path
+            );
+            let mut includers: Vec<String> = BUILTIN
+                .iter()
+                .filter(|b| {
+                    let spec: spec::FileSpec = spec::parse(b.text, b.file).unwrap();
+                    spec.include.iter().any(|i| i == shared.path)
+                })
+                .map(|b| b.file.to_string())
+                .collect();
+            includers.sort();
+            let stated = shared
+                .text
+                .lines()
+                .find_map(|l| l.strip_prefix("# Included by: "))
+                .unwrap_or_else(|| panic!("{} names no includers", shared.path));
+            assert_eq!(stated, includers.join(", "), "{}", shared.path);
+            // Every entry of the file is in each model that includes it.
+            let fragment: spec::FragmentSpec = spec::parse(shared.text, shared.path).unwrap();
+            for name in &includers {
+                let model = load_framework(name.trim_end_matches(".toml"), &[]).unwrap();
+                for op in fragment.ops.keys() {
+                    assert!(model.ops.contains_key(op), "{name}: ops.{op}");
+                }
+                for f in fragment.functions.keys() {
+                    assert!(model.functions.iter().any(|g| &g.name == f), "{name}: {f}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_models_include_embedded_files_only() {
+        // aby3.toml is a file of cost_models/ on disk, but not one a model can include.
+        let text = BUILTIN[0].text.replacen(
+            "\n[framework]\n",
+            "\ninclude = [\"aby3.toml\"]\n[framework]\n",
+            1,
+        );
+        let e = CostModel::from_source(
+            &text,
+            "cost_models/x.toml",
+            include::Source::Builtin("x.toml"),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cost_models/x.toml: include[0]: \"aby3.toml\" is not a built-in file that cost \
+             models include (those are cost_models/shared/mpspdz-functions.toml, \
+             cost_models/shared/mpspdz-ops.toml); name one of them"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! and the reason, and its names are resolved into a [`CostModel`] the lowering runs.
 
 use super::formula::{Formula, Vars};
+use super::include::{Origins, Source};
 pub use super::spec::{
     AutogradStyle, BatchNormStyle, FrameworkSpec, GeluStyle, MaxPoolStyle, SqrtPlusEps,
     TrainingSpec,
@@ -199,43 +200,40 @@ pub struct CostModel {
     pub unsupported: Vec<Unsupported>,
     /// What the framework's real frontend refuses (`[frontend]`), when stated.
     pub frontend: Option<super::loadability::FrontendSpec>,
+    /// The included file each entry taken in from one comes from, to name it in errors.
+    pub included: Origins,
 }
 
 impl CostModel {
-    /// Parses and checks a cost model; `file` names it in errors. `overrides` are `--set`
-    /// parameter values (each must name an existing parameter).
+    /// Parses and checks a cost model given as text alone (it includes no file); `file` names
+    /// it in errors. `overrides` are `--set` parameter values (each must name an existing
+    /// parameter).
     pub fn from_toml(
         text: &str,
         file: &str,
         overrides: &[(String, f64)],
     ) -> Result<CostModel, CostModelError> {
-        let model = CostModel::from_toml_unchecked(text, file, overrides)?;
+        let model = CostModel::from_source(text, file, Source::Text, overrides)?;
         model.check_formulas()?;
         Ok(model)
     }
 
-    /// [`CostModel::from_toml`] without the dry run of every formula: for the built-in files,
-    /// whose dry run the tests make (`cost::tests`).
-    pub(super) fn from_toml_unchecked(
+    /// Parses a cost model with the files it includes, read from where `source` says, and
+    /// checks it, without the dry run of every formula ([`CostModel::check_formulas`]), which
+    /// the tests make for the built-in files (`cost::tests`).
+    pub(super) fn from_source(
         text: &str,
         file: &str,
+        source: Source,
         overrides: &[(String, f64)],
     ) -> Result<CostModel, CostModelError> {
+        let mut spec: FileSpec = super::spec::parse(text, file)?;
+        let included = super::include::resolve(&mut spec, file, source)?;
         let err = |entry: &str, reason: String| CostModelError {
-            file: file.to_string(),
+            file: included.file_of(entry, file),
             entry: entry.to_string(),
             reason,
         };
-        let spec: FileSpec = toml::from_str(text).map_err(|e| {
-            let place = e
-                .span()
-                .map(|s| {
-                    let line = text[..s.start].matches('\n').count() + 1;
-                    format!("line {line}")
-                })
-                .unwrap_or_else(|| "file".to_string());
-            err(&place, e.message().to_string())
-        })?;
 
         use super::ranges::Origin;
         let mut params: Vec<(String, f64, Origin)> = spec
@@ -486,28 +484,32 @@ impl CostModel {
             ops,
             local_ops,
             setup,
+            included,
         };
         model.check_acyclic()?;
         Ok(model)
     }
 
-    /// Reads a cost model file.
+    /// Reads and checks a cost-model file and the files it includes.
     pub fn from_file(
         path: &Path,
         overrides: &[(String, f64)],
     ) -> Result<CostModel, CostModelError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| CostModelError {
+        let text = super::include::read_file(path).map_err(|reason| CostModelError {
             file: file.clone(),
             entry: "file".to_string(),
-            reason: e.to_string(),
+            reason: format!("the file {reason}"),
         })?;
-        CostModel::from_toml(&text, &file, overrides)
+        let model = CostModel::from_source(&text, &file, Source::Disk(path), overrides)?;
+        model.check_formulas()?;
+        Ok(model)
     }
 
+    /// An error at `entry`, naming the file that defines it.
     pub fn error(&self, entry: &str, reason: String) -> CostModelError {
         CostModelError {
-            file: self.file.clone(),
+            file: self.included.file_of(entry, &self.file),
             entry: entry.to_string(),
             reason,
         }
@@ -567,7 +569,7 @@ impl CostModel {
 
     /// Dry-runs every lowering on sample shapes so that unknown variables, missing arguments
     /// and negative or non-finite results surface at load time.
-    fn check_formulas(&self) -> Result<(), CostModelError> {
+    pub(super) fn check_formulas(&self) -> Result<(), CostModelError> {
         for (name, lowering) in &self.ops {
             let vars = super::vars::sample_vars(name);
             for (pattern, steps) in &lowering.cases {

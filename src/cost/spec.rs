@@ -2,6 +2,9 @@
 //! [`super::model`] checks it and resolves names into a [`super::CostModel`].
 //!
 //! A file describes one framework implementation:
+//! - `include = ["shared/mpspdz-functions.toml", ..]` (optional, a top-level key written before
+//!   the first table): files whose entries this file takes in, for lowerings several frameworks
+//!   share (see "Includes" below);
 //! - `[framework]`: name, aliases, description, provenance, how rounds are counted, the default
 //!   weight visibility, and `local_ops` (IR ops that cost nothing in this framework);
 //! - `[params]`: protocol parameters (`ring`, `frac`, `parties`, iteration counts ...), numbers
@@ -59,19 +62,61 @@
 //! optional `secret_operand`, the framework's own `reason`, and the `closest` runnable form
 //! whose cost is shown).
 //!
+//! Includes. An included file holds entries only: `[primitives.NAME]`, `[functions.NAME]`,
+//! `[ops.OP]`, `[unsupported]` and an `include` list of its own (no `[framework]`, `[params]`
+//! or other table: those are the including model's). Its entries are taken into the model as if
+//! written there, so they may call the model's primitives and use its parameters, and the
+//! model's entries may call them. Rules ([`super::include`] enforces them; every refusal is an
+//! error naming the including file, `include[i]`, the reason and the fix):
+//! - a path is relative to the folder of the file that includes it and may not leave that
+//!   folder: no absolute path, no `..`, and no symbolic link leading out of it (the file's
+//!   canonical path must lie in the folder);
+//! - an entry is defined in one file only: a model and a file it includes (or two included
+//!   files) that define the same `primitives.NAME`, `functions.NAME`, `ops.OP` or
+//!   `unsupported` key are an error, never a silent override; to change a shared entry, copy
+//!   the included file and change the copy;
+//! - each file is included once (a cycle, or a second include of the same file, is an
+//!   error), at most 8 levels deep, at most 64 files in all; a file (including or included)
+//!   is at most 1 MiB of UTF-8 text and the included files at most 4 MiB together;
+//! - the built-in models include the built-in files of `cost_models/shared/`, compiled into the
+//!   binary (never files on disk); a model given as text alone (no file) includes nothing.
+//!
 //! A step is `{ call = "NAME", ARG = "formula", ..., repeat = "k", index = "i", levels = "l",
 //! when = "cond", label = "..." }`: it costs `repeat` sequential runs of the callee (with `index`
 //! bound to 0..repeat), its rounds multiplied by `levels` (a batched call spread over tree
 //! levels), and is skipped when `when` evaluates to 0; `label` renames a function call in the
 //! chain.
 
+use super::model::CostModelError;
 use crate::graph::Visibility;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+
+/// Reads TOML text into `T`; an error names the file and the line.
+pub(super) fn parse<T: DeserializeOwned>(text: &str, file: &str) -> Result<T, CostModelError> {
+    toml::from_str(text).map_err(|e| {
+        let place = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start].matches('\n').count() + 1;
+                format!("line {line}")
+            })
+            .unwrap_or_else(|| "file".to_string());
+        CostModelError {
+            file: file.to_string(),
+            entry: place,
+            reason: e.message().to_string(),
+        }
+    })
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FileSpec {
+    /// Files whose entries this one takes in ([`super::include`]).
+    #[serde(default)]
+    pub(super) include: Vec<String>,
     pub(super) framework: FrameworkSpec,
     #[serde(default)]
     pub(super) params: BTreeMap<String, f64>,
@@ -90,6 +135,23 @@ pub(super) struct FileSpec {
     #[serde(default)]
     pub(super) unsupported: BTreeMap<String, String>,
     pub(super) frontend: Option<super::loadability::FrontendSpec>,
+}
+
+/// An included file: entries shared by the models that include it, and the files it includes
+/// in turn.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FragmentSpec {
+    #[serde(default)]
+    pub(super) include: Vec<String>,
+    #[serde(default)]
+    pub(super) primitives: BTreeMap<String, PrimitiveSpec>,
+    #[serde(default)]
+    pub(super) functions: BTreeMap<String, FunctionSpec>,
+    #[serde(default)]
+    pub(super) ops: BTreeMap<String, OpSpec>,
+    #[serde(default)]
+    pub(super) unsupported: BTreeMap<String, String>,
 }
 
 /// How the framework trains (`[training]`); the defaults are jax's (SPU).
