@@ -395,7 +395,7 @@ pub fn write_json(
     if pretty {
         serde_json::to_writer_pretty(out, &doc).map_err(std::io::Error::from)
     } else {
-        write_compact(&mut JsonOut(out), &doc)
+        write_compact(&mut JsonOut::new(out), &doc)
     }
 }
 
