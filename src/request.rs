@@ -318,7 +318,11 @@ impl Profiled {
     pub fn text(&self, depth: Option<usize>, top: Option<usize>) -> String {
         let view = self.view(depth, top);
         if depth.is_none() && top.is_none() {
-            let layers = report::layers::rows(&self.graph, &self.profile);
+            let layers = report::layers::costliest(
+                &self.graph,
+                &self.profile,
+                report::profile::OVERVIEW_LAYERS,
+            );
             report::profile::overview(&self.profile, &self.tree, &layers, &view)
         } else {
             report::profile::text(&self.profile, &self.tree, &view)

@@ -101,7 +101,8 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
     };
     let text = match a.format {
         ProfileFormat::Tree if group == GroupBy::Module && !explicit => {
-            report::profile::overview(&p, &tree, &layers::rows(&g, &p), &view)
+            let costliest = layers::costliest(&g, &p, report::profile::OVERVIEW_LAYERS);
+            report::profile::overview(&p, &tree, &costliest, &view)
         }
         ProfileFormat::Tree => report::profile::text(&p, &tree, &view),
         ProfileFormat::Layers => {

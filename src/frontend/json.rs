@@ -20,7 +20,7 @@
 //! order. `phase` (`forward`, `loss`, `backward`, `update`) defaults to `forward`. A parameter
 //! may carry its values (`"values": [...]`, row-major; written for stored and folded weights).
 
-use super::json_parse::{FileIn, NodeIn};
+use super::json_parse::{FileIn, NodeIn, Text};
 use crate::graph::{
     ElemKind, Graph, GraphError, Op, Phase, Shape, ValueInfo, Visibility, WeightData,
 };
@@ -188,31 +188,48 @@ struct Users {
 }
 
 impl Users {
-    /// The readers of each node given each node's inputs as node indices.
-    fn of(inputs: &[Vec<usize>]) -> Users {
+    /// The readers of each node given each node's inputs.
+    fn of(inputs: &Inputs) -> Users {
         let mut start = vec![0; inputs.len() + 1];
-        for ins in inputs {
-            for &j in ins {
-                start[j + 1] += 1;
-            }
+        for &j in &inputs.flat {
+            start[j + 1] += 1;
         }
         for i in 0..inputs.len() {
             start[i + 1] += start[i];
         }
         let mut next = start.clone();
         let mut users = vec![0; start[inputs.len()]];
-        for (i, ins) in inputs.iter().enumerate() {
-            for &j in ins {
+        for i in 0..inputs.len() {
+            for &j in inputs.of(i) {
                 users[next[j]] = i;
                 next[j] += 1;
             }
         }
-        let pending = inputs.iter().map(Vec::len).collect();
+        let pending = (0..inputs.len()).map(|i| inputs.of(i).len()).collect();
         Users {
             start,
             users,
             pending,
         }
+    }
+}
+
+/// Each node's inputs as node indices, in file order, as one flat list (no vector per node).
+struct Inputs {
+    /// `flat[start[i]..start[i + 1]]` are node `i`'s inputs.
+    start: Vec<usize>,
+    flat: Vec<usize>,
+}
+
+impl Inputs {
+    /// The number of nodes.
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+
+    /// The inputs of node `i`.
+    fn of(&self, i: usize) -> &[usize] {
+        &self.flat[self.start[i]..self.start[i + 1]]
     }
 }
 
@@ -243,23 +260,23 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
             return Err(fail(node_reason(n, "a node with this name already exists")));
         }
     }
-    let inputs = parsed
-        .nodes
-        .iter()
-        .map(|n| {
-            n.inputs
-                .iter()
-                .map(|input| {
-                    index.get(&**input).copied().ok_or_else(|| {
-                        fail(node_reason(
-                            n,
-                            &format!("input '{}' is not a node of the graph", &**input),
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<usize>, _>>()
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut inputs = Inputs {
+        start: Vec::with_capacity(parsed.nodes.len() + 1),
+        flat: Vec::with_capacity(parsed.nodes.iter().map(|n| n.inputs.len()).sum()),
+    };
+    inputs.start.push(0);
+    for n in &parsed.nodes {
+        for input in &n.inputs {
+            let j = index.get(&**input).copied().ok_or_else(|| {
+                fail(node_reason(
+                    n,
+                    &format!("input '{}' is not a node of the graph", &**input),
+                ))
+            })?;
+            inputs.flat.push(j);
+        }
+        inputs.start.push(inputs.flat.len());
+    }
     let mut users = Users::of(&inputs);
     let order = file_order_topological(&mut users).map_err(|stuck| {
         // Walk back through unresolved inputs until a node repeats: it lies on the cycle.
@@ -267,7 +284,8 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
         let mut i = stuck;
         while !seen[i] {
             seen[i] = true;
-            i = inputs[i]
+            i = inputs
+                .of(i)
                 .iter()
                 .copied()
                 .find(|&j| users.pending[j] > 0)
@@ -282,7 +300,7 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
 
     let mut ops = OpReader::default();
     let mut graph = Graph::new(parsed.name.to_string());
-    graph.reserve(inputs.len(), inputs.iter().map(Vec::len).sum());
+    graph.reserve(inputs.len(), inputs.flat.len());
     let mut built = vec![None; parsed.nodes.len()];
     for i in order {
         let n = &parsed.nodes[i];
@@ -338,7 +356,8 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
                     "\"kind\" and \"visibility\" are inferred for op nodes; declare them on sources only",
                 )));
             }
-            let inputs: SmallVec<[_; 4]> = inputs[i]
+            let inputs: SmallVec<[_; 4]> = inputs
+                .of(i)
                 .iter()
                 .map(|&j| built[j].expect("inputs are built first"))
                 .collect();
@@ -414,13 +433,22 @@ fn node_reason(n: &NodeIn, reason: &str) -> String {
 
 /// Builds the typed ops of node entries from their op names and inline attributes. A node
 /// without attributes (most nodes of a large graph) takes a copy of the first op read by its
-/// name.
+/// name; one with attributes, a copy of an op read from the same attributes, among the last
+/// [`KEPT_PER_OP`] read by its name (a model's layers repeat a few attribute sets).
 #[derive(Default)]
 struct OpReader<'a> {
     plain: FxHashMap<&'a str, Op>,
     /// Whether an op name accepts no attributes at all, by op name.
     attributeless: FxHashMap<&'a str, bool>,
+    /// Ops read from attributes (as written, in file order), by op name.
+    with_attributes: FxHashMap<&'a str, Vec<(&'a [Attribute<'a>], Op)>>,
 }
+
+/// Attribute sets kept per op name.
+const KEPT_PER_OP: usize = 16;
+
+/// An attribute of a node as written: its key and value.
+type Attribute<'a> = (Text<'a>, serde_json::Value);
 
 impl<'a> OpReader<'a> {
     fn read(&mut self, n: &'a NodeIn) -> Result<Op, String> {
@@ -445,12 +473,28 @@ impl<'a> OpReader<'a> {
                 &format!("op '{}' takes no attributes, got '{first}'", &*n.op),
             ));
         }
+        let kept = self.with_attributes.entry(&n.op).or_default();
+        let same = |(attrs, _): &&(&[Attribute], Op)| {
+            attrs.len() == n.attrs.len()
+                && attrs
+                    .iter()
+                    .zip(&n.attrs)
+                    .all(|((ka, va), (kb, vb))| **ka == **kb && va == vb)
+        };
+        if let Some((_, op)) = kept.iter().find(same) {
+            return Ok(op.clone());
+        }
         let attrs = n
             .attrs
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-        Self::with_attrs(n, attrs)
+        let op = Self::with_attrs(n, attrs)?;
+        if kept.len() == KEPT_PER_OP {
+            kept.remove(0);
+        }
+        kept.push((&n.attrs, op.clone()));
+        Ok(op)
     }
 
     fn with_attrs(

@@ -18,6 +18,7 @@
 //! ```
 
 mod error;
+mod names;
 mod op;
 mod shape;
 mod value;
@@ -32,12 +33,11 @@ pub use value::{
 };
 pub use weights::WeightData;
 
+use names::NameIndex;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Index of a node in its graph.
@@ -62,7 +62,7 @@ pub struct Graph {
     pub name: String,
     dag: DiGraph<Node, usize>,
     outputs: Vec<NodeId>,
-    by_name: FxHashMap<String, NodeId>,
+    by_name: NameIndex<NodeId>,
     /// Phase given to nodes added from now on.
     current_phase: Phase,
     /// Stored values of parameters, by parameter node name (only for graphs imported from
@@ -79,7 +79,7 @@ impl Graph {
             name: name.into(),
             dag: DiGraph::new(),
             outputs: Vec::new(),
-            by_name: FxHashMap::default(),
+            by_name: NameIndex::default(),
             current_phase: Phase::Forward,
             weights: HashMap::new(),
             output_names: Vec::new(),
@@ -194,20 +194,14 @@ impl Graph {
         inputs: &[NodeId],
     ) -> Result<NodeId, GraphError> {
         let id = NodeId::new(self.dag.node_count());
-        let name = match self.by_name.entry(name) {
-            Entry::Occupied(taken) => {
-                return Err(GraphError::node(
-                    taken.key(),
-                    &module,
-                    "a node with this name already exists".to_string(),
-                ))
-            }
-            Entry::Vacant(free) => {
-                let name = free.key().clone();
-                free.insert(id);
-                name
-            }
-        };
+        let dag = &self.dag;
+        if self.by_name.insert(&name, id, |n| &dag[n].name).is_err() {
+            return Err(GraphError::node(
+                &name,
+                &module,
+                "a node with this name already exists".to_string(),
+            ));
+        }
         let added = self.dag.add_node(Node {
             name,
             module,
@@ -224,12 +218,12 @@ impl Graph {
 
     /// A name not yet used in the graph, built from `base` (`base`, `base_1`, `base_2`, ...).
     pub fn fresh_name(&self, base: &str) -> String {
-        if !self.by_name.contains_key(base) {
+        if self.find(base).is_none() {
             return base.to_string();
         }
         (1..)
             .map(|i| format!("{base}_{i}"))
-            .find(|n| !self.by_name.contains_key(n))
+            .find(|n| self.find(n).is_none())
             .expect("unbounded")
     }
 
@@ -262,7 +256,7 @@ impl Graph {
     }
 
     pub fn find(&self, name: &str) -> Option<NodeId> {
-        self.by_name.get(name).copied()
+        self.by_name.get(name, |n| &self.dag[n].name)
     }
 
     pub fn len(&self) -> usize {

@@ -177,15 +177,23 @@ impl<'a> TreeBuilder<'a> {
     /// Equal labels (an op's, a primitive's, repeated in every module) share one string.
     fn finish(self) -> AttributionNode {
         let TreeBuilder {
-            labels,
+            mut labels,
             mut costs,
-            first_child,
-            next_sibling,
-            child_count,
+            mut first_child,
+            last_child,
+            mut next_sibling,
+            mut child_count,
             index,
             ..
         } = self;
-        drop(index); // before the tree is built: the peak of memory
+        // Before the tree is built, the peak of memory: what finding children took goes, and
+        // the arrays give back the room they grew into (large ones shrink in place).
+        drop((index, last_child));
+        labels.shrink_to_fit();
+        costs.shrink_to_fit();
+        first_child.shrink_to_fit();
+        next_sibling.shrink_to_fit();
+        child_count.shrink_to_fit();
         struct Parts<'b, 'a> {
             labels: &'b [&'a str],
             costs: &'b mut [Cost],

@@ -76,6 +76,15 @@ pub struct LayerProfile {
     pub cost: Cost,
 }
 
+/// The cost of one module instance, its path borrowed ([`Profile::layer_costs`]).
+#[derive(Debug, Clone)]
+pub struct LayerCost<'a> {
+    pub path: &'a str,
+    /// The op that costs most in the module (the first one when all are free).
+    pub op: &'static str,
+    pub cost: Cost,
+}
+
 /// A graph's profile under one framework.
 #[derive(Debug, Clone, Serialize)]
 pub struct Profile {
@@ -156,7 +165,19 @@ impl Profile {
 
     /// Module instances in execution order (first appearance), sources excluded.
     pub fn layers(&self) -> Vec<LayerProfile> {
-        let mut order: Vec<LayerProfile> = Vec::new();
+        self.layer_costs()
+            .into_iter()
+            .map(|l| LayerProfile {
+                path: l.path.to_string(),
+                op: l.op,
+                cost: l.cost,
+            })
+            .collect()
+    }
+
+    /// [`Profile::layers`] with the paths borrowed from the profile's nodes.
+    pub fn layer_costs(&self) -> Vec<LayerCost<'_>> {
+        let mut order: Vec<LayerCost> = Vec::new();
         let mut index: FxHashMap<&str, usize> = FxHashMap::default();
         let mut costliest: Vec<f64> = Vec::new();
         for n in self
@@ -165,8 +186,8 @@ impl Profile {
             .filter(|n| !matches!(n.costing, NodeCosting::Source))
         {
             let i = *index.entry(n.module.as_str()).or_insert_with(|| {
-                order.push(LayerProfile {
-                    path: n.module.clone(),
+                order.push(LayerCost {
+                    path: &n.module,
                     op: n.op,
                     cost: Cost::zero(self.parties),
                 });

@@ -7,7 +7,7 @@ use super::percent;
 use crate::cost::{Cost, CostKind, CostNode};
 use crate::graph::{shape_string, Graph, NodeId, Op};
 use crate::profile::{NodeCosting, Profile};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt::Write;
 
 /// One module instance.
@@ -71,6 +71,48 @@ fn primitives<'a>(node: &'a CostNode, out: &mut FxHashMap<&'a str, f64>) {
 
 /// The rows of `profile`, made from `graph` (the graph it profiled), in execution order.
 pub fn rows(graph: &Graph, profile: &Profile) -> Vec<LayerRow> {
+    rows_of(graph, profile, |_| true)
+}
+
+/// The rows of the `k` layers that send the most online bits (none that send nothing),
+/// largest first, equal ones in execution order: the overview's table, without making the
+/// rows of the other layers. The same rows, in the same order, as the first `k` of [`rows`]
+/// sorted stably by online bits, largest first.
+pub fn costliest(graph: &Graph, profile: &Profile, k: usize) -> Vec<LayerRow> {
+    let layers = profile.layer_costs();
+    // (online bits, execution index) of the layers sending any, the largest k first
+    let mut sending: Vec<(f64, usize)> = layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.cost.online_bits > 0.0)
+        .map(|(i, l)| (l.cost.online_bits, i))
+        .collect();
+    let first = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if sending.len() > k && k > 0 {
+        sending.select_nth_unstable_by(k - 1, first);
+    }
+    sending.truncate(k);
+    // A row's parameters are found by its path, `(top)` for the top level, as `rows` does.
+    let mut keep: FxHashSet<&str> = FxHashSet::default();
+    for &(_, i) in &sending {
+        let module = layers[i].path;
+        keep.insert(module);
+        if module.is_empty() {
+            keep.insert("(top)");
+        }
+    }
+    let mut rows = rows_of(graph, profile, |module| keep.contains(module));
+    // Besides the winners, only a module named `(top)` can have a row here: it comes after the
+    // k-th winner in (bits, execution order), so the stable sort leaves it beyond the first k.
+    rows.retain(|r| r.cost.online_bits > 0.0);
+    rows.sort_by(|a, b| b.cost.online_bits.total_cmp(&a.cost.online_bits));
+    rows.truncate(k);
+    rows
+}
+
+/// The rows of the modules `keep` accepts (and the parameters of those modules), in execution
+/// order.
+fn rows_of(graph: &Graph, profile: &Profile, keep: impl Fn(&str) -> bool) -> Vec<LayerRow> {
     struct Acc<'a> {
         row: LayerRow,
         kinds: Vec<&'static str>,
@@ -82,6 +124,9 @@ pub fn rows(graph: &Graph, profile: &Profile) -> Vec<LayerRow> {
     let mut index: FxHashMap<&str, usize> = FxHashMap::default();
     let mut params: FxHashMap<&str, u64> = FxHashMap::default();
     for n in &profile.nodes {
+        if !keep(&n.module) {
+            continue;
+        }
         let node = graph.node(n.id);
         if let Op::Parameter { role } = &node.op {
             if role.is_trainable() {
@@ -244,4 +289,49 @@ pub fn csv(rows: &[LayerRow], total: &Cost, units: Units) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{cost, zoo};
+
+    /// The overview's pick from every row: those sending anything, stably sorted by online
+    /// bits, the first `k`.
+    fn first_k_of_all_rows(graph: &Graph, profile: &Profile, k: usize) -> Vec<String> {
+        let mut all = rows(graph, profile);
+        all.retain(|r| r.cost.online_bits > 0.0);
+        all.sort_by(|a, b| b.cost.online_bits.total_cmp(&a.cost.online_bits));
+        all.truncate(k);
+        all.iter().map(|r| format!("{r:?}")).collect()
+    }
+
+    #[test]
+    fn costliest_rows_are_the_first_of_all_rows_sorted() {
+        let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+        let graphs = [
+            // every block costs the same: ties go to the earlier layer
+            zoo::synthetic::linear_relu_chain(30).unwrap(),
+            zoo::synthetic::sibling_layers(12).unwrap(),
+            zoo::build("resnet18", &Default::default())
+                .unwrap()
+                .unwrap(),
+        ];
+        for graph in &graphs {
+            let profile = Profile::new(graph, &model).unwrap();
+            let sending = rows(graph, &profile)
+                .iter()
+                .filter(|r| r.cost.online_bits > 0.0)
+                .count();
+            assert!(sending > 10, "{}: {sending} layers send", graph.name);
+            for k in [0, 1, 3, 10, sending, sending + 5] {
+                let picked: Vec<String> = costliest(graph, &profile, k)
+                    .iter()
+                    .map(|r| format!("{r:?}"))
+                    .collect();
+                assert_eq!(picked.len(), k.min(sending), "{} k={k}", graph.name);
+                assert_eq!(picked, first_k_of_all_rows(graph, &profile, k));
+            }
+        }
+    }
 }

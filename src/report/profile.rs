@@ -48,7 +48,7 @@ fn inputs_text(inputs: &[(String, Vec<usize>)]) -> String {
 }
 
 /// Layers listed in the overview.
-const OVERVIEW_LAYERS: usize = 10;
+pub const OVERVIEW_LAYERS: usize = 10;
 /// Top-level modules listed in the overview (the rest summed in one line).
 const OVERVIEW_MODULES: usize = 12;
 
@@ -151,7 +151,8 @@ pub fn text(p: &Profile, tree: &AttributionNode, view: &View) -> String {
 }
 
 /// The default view, about a screen: totals, phases, the top-level modules and the costliest
-/// layers (`layers`, from [`super::layers::rows`]).
+/// layers (the first [`OVERVIEW_LAYERS`] of `layers` by online bits: all rows from
+/// [`super::layers::rows`], or just those from [`super::layers::costliest`]).
 pub fn overview(p: &Profile, tree: &AttributionNode, layers: &[LayerRow], view: &View) -> String {
     let rounds = rounds_style(p, tree);
     let mut out = summary(p, view, rounds);
@@ -278,7 +279,7 @@ fn collect_rows(
 struct ProfileJson<'a> {
     framework: &'a str,
     inputs: Vec<InputJson<'a>>,
-    layers: Vec<LayerJson>,
+    layers: Vec<LayerJson<'a>>,
     mode: &'a str,
     model: &'a str,
     network: NetworkJson<'a>,
@@ -305,13 +306,13 @@ struct NetworkJson<'a> {
 }
 
 #[derive(Serialize)]
-struct LayerJson {
+struct LayerJson<'a> {
     offline_bits: f64,
     offline_rounds: f64,
     online_bits: f64,
     online_rounds: f64,
     op: &'static str,
-    path: String,
+    path: &'a str,
 }
 
 #[derive(Serialize)]
@@ -394,7 +395,7 @@ pub fn write_json(
     if pretty {
         serde_json::to_writer_pretty(out, &doc).map_err(std::io::Error::from)
     } else {
-        write_compact(&mut JsonOut(out), &doc)
+        write_compact(&mut JsonOut::new(out), &doc)
     }
 }
 
@@ -402,7 +403,7 @@ pub fn write_json(
 fn document<'a>(p: &'a Profile, tree: &'a AttributionNode, view: &'a View) -> ProfileJson<'a> {
     let t = &p.total;
     let layers = p
-        .layers()
+        .layer_costs()
         .into_iter()
         .map(|l| LayerJson {
             offline_bits: l.cost.offline_bits,
@@ -485,7 +486,7 @@ fn write_compact<W: std::io::Write>(
         out.raw(b",\"op\":")?;
         out.str(l.op)?;
         out.raw(b",\"path\":")?;
-        out.str(&l.path)?;
+        out.str(l.path)?;
         out.raw(b"}")?;
     }
     out.raw(b"],\"mode\":")?;
