@@ -586,3 +586,76 @@ fn transformers_run_where_the_real_system_runs_them() {
         );
     }
 }
+
+/// `y = OP(x)` for a secret `x` of 100 values.
+fn unary(op: hawkeye_mpc::graph::Op) -> Graph {
+    use hawkeye_mpc::graph::{ElemKind, Op, ValueInfo, Visibility};
+    let mut g = Graph::new("unary");
+    let x = g
+        .add_source(
+            "x",
+            "",
+            Op::Input,
+            ValueInfo::new(vec![1, 100], ElemKind::Real, Visibility::Secret),
+        )
+        .unwrap();
+    let y = g.add("y", "y", op, &[x]).unwrap();
+    g.set_outputs(vec![y]);
+    g
+}
+
+/// MP-SPDZ's `x ** e` (Compiler/types.py `_number.__pow__`): a whole `e >= 0` by
+/// square-and-multiply, any other `e` by `mpc_math.pow_fx`, exp2(e log2 x), which the cost
+/// models write as a log, a public scaling and exp2, the same steps as `log` then `exp`. A
+/// negative exponent comes from the gradient of a division, so BERT's training step needs it.
+#[test]
+fn mpspdz_powers_follow_square_and_multiply_or_pow_fx() {
+    use hawkeye_mpc::graph::Op;
+    let bits = |g: &Graph, model: &CostModel| profile(g, model).total.online_bits;
+    let pow = |e: f64| unary(Op::Pow { exponent: e });
+    for name in ["aby", "aby3", "spdz2k", "falcon", "secureml"] {
+        let m = load(name);
+        let square = bits(&pow(2.0), &m);
+        assert!(square > 0.0, "{name}");
+        assert_eq!(bits(&pow(0.0), &m), 0.0, "{name}");
+        assert_eq!(bits(&pow(1.0), &m), 0.0, "{name}");
+        // 3 = 0b11: one squaring and one product; 8 = 0b1000: three squarings
+        assert_eq!(bits(&pow(3.0), &m), 2.0 * square, "{name}");
+        assert_eq!(bits(&pow(8.0), &m), 3.0 * square, "{name}");
+        let log_then_exp = bits(&unary(Op::Log), &m) + bits(&unary(Op::Exp), &m);
+        assert_eq!(bits(&pow(-2.0), &m), log_then_exp, "{name}");
+        assert_eq!(bits(&pow(0.5), &m), log_then_exp, "{name}");
+        let bert = zoo::build(
+            "bert-tiny",
+            &ZooOptions {
+                seq_len: Some(16),
+                ..ZooOptions::DEFAULT
+            },
+        )
+        .unwrap()
+        .unwrap();
+        let options = hawkeye_mpc::autograd::TrainOptions {
+            training: hawkeye_mpc::autograd::Training::of(&m),
+            ..Default::default()
+        };
+        let step = hawkeye_mpc::autograd::train_step(&bert, &options)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(bits(&step, &m) > 0.0, "{name}");
+    }
+}
+
+/// A form of an op a cost model does not lower is an error naming the node and its
+/// attributes, not only the cost model's entry.
+#[test]
+fn an_uncovered_form_names_its_node() {
+    let err = Profile::new(
+        &unary(hawkeye_mpc::graph::Op::Pow { exponent: 0.5 }),
+        &load("cryptflow2"),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "cost_models/cryptflow2.toml: ops.pow.s[0]: repeat must be a whole number >= 0, got -1 (first at node 'y': {\"op\":\"pow\",\"exponent\":0.5}): this cost model does not cover that form of the op; `hawkeye compare MODEL` shows the frameworks that do"
+    );
+}

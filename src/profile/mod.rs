@@ -39,6 +39,19 @@ pub enum ProfileError {
     NoCost(Vec<CostModelError>),
 }
 
+/// A formula's failure names the first node it failed on and that node's attributes (a
+/// refusal of `[unsupported]` is a sentence about the op already).
+fn at_node(mut e: CostModelError, node: &crate::graph::Node) -> CostModelError {
+    if !e.entry.starts_with("unsupported") {
+        let attributes = serde_json::to_string(&node.op).unwrap_or_default();
+        e.reason = format!(
+            "{} (first at node '{}': {attributes}): this cost model does not cover that form of the op; `hawkeye compare MODEL` shows the frameworks that do",
+            e.reason, node.name
+        );
+    }
+    e
+}
+
 /// How one node was costed.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case", tag = "how")]
@@ -105,6 +118,8 @@ impl Profile {
         let parties = model.parties();
         let mut memo = LoweringMemo::default();
         let mut errors: Vec<CostModelError> = Vec::new();
+        // The failures seen, before the node is named in them (one line per failure).
+        let mut failures: Vec<CostModelError> = Vec::new();
         let mut nodes = Vec::with_capacity(graph.len());
         let mut finish_rounds: Vec<f64> = vec![0.0; graph.len()];
         let mut total = Cost::zero(parties);
@@ -120,8 +135,9 @@ impl Profile {
                 match memo.get_or_lower(model, &node.op, &inputs, &node.value) {
                     Ok(costing) => costing,
                     Err(e) => {
-                        if !errors.contains(&e) {
-                            errors.push(e);
+                        if !failures.contains(&e) {
+                            failures.push(e.clone());
+                            errors.push(at_node(e, node));
                         }
                         NodeCosting::Plaintext
                     }
