@@ -6,8 +6,10 @@
 //! its initializer names are unique and the composed weight is a fresh initializer of the
 //! composed shape.
 
+mod cli_run;
 mod scratch;
 
+use cli_run::hawkeye;
 use hawkeye_mpc::frontend::onnx::proto::ModelProto;
 use hawkeye_mpc::frontend::{self, npy, LoadOptions};
 use hawkeye_mpc::graph::WeightData;
@@ -17,7 +19,6 @@ use hawkeye_mpc::interpret::{evaluate, Arithmetic, Tensor};
 use prost::Message;
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::Command;
 
 /// Deterministic values in [-1, 1) (a linear congruential sequence).
 fn values(seed: u64, n: usize) -> Vec<f64> {
@@ -104,18 +105,6 @@ impl Builder {
         self.g.set_output_names(vec!["output".to_string()]);
         self.g.clone()
     }
-}
-
-fn hawkeye(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// The initializers of an ONNX file: (name, dims), in file order.
