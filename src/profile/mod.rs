@@ -117,9 +117,8 @@ impl Profile {
     pub fn new(graph: &Graph, model: &CostModel) -> Result<Profile, ProfileError> {
         let parties = model.parties();
         let mut memo = LoweringMemo::default();
-        let mut errors: Vec<CostModelError> = Vec::new();
-        // The failures seen, before the node is named in them (one line per failure).
-        let mut failures: Vec<CostModelError> = Vec::new();
+        // Each failure once, with the first node it failed on.
+        let mut errors: Vec<(CostModelError, NodeId)> = Vec::new();
         let mut nodes = Vec::with_capacity(graph.len());
         let mut finish_rounds: Vec<f64> = vec![0.0; graph.len()];
         let mut total = Cost::zero(parties);
@@ -135,9 +134,8 @@ impl Profile {
                 match memo.get_or_lower(model, &node.op, &inputs, &node.value) {
                     Ok(costing) => costing,
                     Err(e) => {
-                        if !failures.contains(&e) {
-                            failures.push(e.clone());
-                            errors.push(at_node(e, node));
+                        if !errors.iter().any(|(seen, _)| *seen == e) {
+                            errors.push((e, id));
                         }
                         NodeCosting::Plaintext
                     }
@@ -165,7 +163,8 @@ impl Profile {
             });
         }
         if !errors.is_empty() {
-            return Err(ProfileError::NoCost(errors));
+            let named = errors.into_iter().map(|(e, id)| at_node(e, graph.node(id)));
+            return Err(ProfileError::NoCost(named.collect()));
         }
         let setup = setup_cost(model, &nodes).map_err(|e| ProfileError::NoCost(vec![e]))?;
         Ok(Profile {
