@@ -83,20 +83,30 @@ fn module_prefixes(module: &str) -> Vec<&str> {
 }
 
 /// No node (the end of a list of children).
-const NONE: usize = usize::MAX;
+const NONE: u32 = u32::MAX;
+
+/// Children a node's list holds before they are also found by hash: below it a linear walk of
+/// the list is cheaper than hashing the label (an op's sub-ops and primitives are a handful).
+const LISTED_CHILDREN: u32 = 8;
 
 /// The tree under construction: nodes in creation order (a child after its parent), each
 /// node's children as a list threaded through `first_child` / `next_sibling` (no allocation per
-/// node), children found by (parent, label) in a hash map, so building is linear in the number
-/// of paths added.
+/// node). A child is found by walking its parent's list while the parent has at most
+/// [`LISTED_CHILDREN`] children, and by (parent, label) in a hash map beyond that, so building
+/// is linear in the number of paths added.
 struct TreeBuilder<'a> {
     labels: Vec<&'a str>,
+    /// Whether the node's label may repeat across the tree (an op's, a sub-op's, a
+    /// primitive's), so that the finished tree shares one string for it; a module path's is
+    /// unique under its parent.
+    repeats: Vec<bool>,
     costs: Vec<Cost>,
-    first_child: Vec<usize>,
-    last_child: Vec<usize>,
-    next_sibling: Vec<usize>,
+    first_child: Vec<u32>,
+    last_child: Vec<u32>,
+    next_sibling: Vec<u32>,
     child_count: Vec<u32>,
-    index: FxHashMap<(usize, &'a str), usize>,
+    /// Children of the nodes with more than [`LISTED_CHILDREN`] children.
+    index: FxHashMap<(u32, &'a str), u32>,
     parties: usize,
 }
 
@@ -104,6 +114,7 @@ impl<'a> TreeBuilder<'a> {
     fn new(root: &'a str, parties: usize) -> Self {
         TreeBuilder {
             labels: vec![root],
+            repeats: vec![false],
             costs: vec![Cost::zero(parties)],
             first_child: vec![NONE],
             last_child: vec![NONE],
@@ -114,33 +125,69 @@ impl<'a> TreeBuilder<'a> {
         }
     }
 
-    /// The child of `parent` labelled `label` (made if new).
-    fn child(&mut self, parent: usize, label: &'a str) -> usize {
-        if let Some(&child) = self.index.get(&(parent, label)) {
+    /// The child of `parent` labelled `label`, if it has one.
+    fn find_child(&self, parent: u32, label: &str) -> Option<u32> {
+        if self.child_count[parent as usize] > LISTED_CHILDREN {
+            return self.index.get(&(parent, label)).copied();
+        }
+        let mut c = self.first_child[parent as usize];
+        while c != NONE {
+            let known = self.labels[c as usize];
+            if std::ptr::eq(known, label) || known == label {
+                return Some(c);
+            }
+            c = self.next_sibling[c as usize];
+        }
+        None
+    }
+
+    /// The child of `parent` labelled `label` (made if new; `repeats` as for
+    /// [`TreeBuilder::repeats`]).
+    fn child(&mut self, parent: u32, label: &'a str, repeats: bool) -> u32 {
+        if let Some(child) = self.find_child(parent, label) {
             return child;
         }
-        let child = self.labels.len();
+        let child = u32::try_from(self.labels.len())
+            .ok()
+            .filter(|&c| c != NONE)
+            .expect("an attribution tree holds fewer than 2^32 - 1 nodes");
         self.labels.push(label);
+        self.repeats.push(repeats);
         self.costs.push(Cost::zero(self.parties));
         self.first_child.push(NONE);
         self.last_child.push(NONE);
         self.next_sibling.push(NONE);
         self.child_count.push(0);
-        match self.last_child[parent] {
-            NONE => self.first_child[parent] = child,
-            last => self.next_sibling[last] = child,
+        let p = parent as usize;
+        match self.last_child[p] {
+            NONE => self.first_child[p] = child,
+            last => self.next_sibling[last as usize] = child,
         }
-        self.last_child[parent] = child;
-        self.child_count[parent] += 1;
-        self.index.insert((parent, label), child);
+        self.last_child[p] = child;
+        self.child_count[p] += 1;
+        match self.child_count[p] {
+            n if n == LISTED_CHILDREN + 1 => {
+                // The list grew past walking: from now on its children are found by hash.
+                let mut c = self.first_child[p];
+                while c != NONE {
+                    self.index.insert((parent, self.labels[c as usize]), c);
+                    c = self.next_sibling[c as usize];
+                }
+            }
+            n if n > LISTED_CHILDREN + 1 => {
+                self.index.insert((parent, label), child);
+            }
+            _ => {}
+        }
         child
     }
 
-    /// Puts the nodes along `labels` from the root (made if new) on `path`.
-    fn nodes_along(&mut self, labels: &[&'a str], path: &mut Vec<usize>) {
+    /// Puts the nodes along `labels` (module path prefixes, a phase) from the root (made if
+    /// new) on `path`.
+    fn nodes_along(&mut self, labels: &[&'a str], path: &mut Vec<u32>) {
         let mut at = 0;
         for &label in labels {
-            at = self.child(at, label);
+            at = self.child(at, label, false);
             path.push(at);
         }
     }
@@ -149,7 +196,7 @@ impl<'a> TreeBuilder<'a> {
     /// [`TreeBuilder::nodes_along`]): each leaf's cost to the root, to the nodes on `path` and
     /// to the chain's nodes down to the leaf; with `flat`, to the leaf's label alone below the
     /// root. Each tree node is found once per chain node, not once per leaf below it.
-    fn add_chain(&mut self, node: &'a CostNode, path: &mut Vec<usize>, flat: bool) {
+    fn add_chain(&mut self, node: &'a CostNode, path: &mut Vec<u32>, flat: bool) {
         let leaf = node.children.is_empty() || node.kind == CostKind::Primitive;
         if flat && !leaf {
             for c in &node.children {
@@ -158,11 +205,11 @@ impl<'a> TreeBuilder<'a> {
             return;
         }
         let parent = path.last().copied().unwrap_or(0);
-        path.push(self.child(parent, &node.label));
+        path.push(self.child(parent, &node.label, true));
         if leaf {
             self.costs[0].add(&node.cost);
             for &at in path.iter() {
-                self.costs[at].add(&node.cost);
+                self.costs[at as usize].add(&node.cost);
             }
         } else {
             for c in &node.children {
@@ -174,10 +221,11 @@ impl<'a> TreeBuilder<'a> {
 
     /// The finished tree, children in creation order, built from the root down (the depth is
     /// bounded: module paths fold below [`MAX_MODULE_LEVELS`]), so that no node is held twice.
-    /// Equal labels (an op's, a primitive's, repeated in every module) share one string.
+    /// Labels that repeat (an op's, a primitive's, in every module) share one string.
     fn finish(self) -> AttributionNode {
         let TreeBuilder {
             mut labels,
+            mut repeats,
             mut costs,
             mut first_child,
             last_child,
@@ -190,15 +238,17 @@ impl<'a> TreeBuilder<'a> {
         // the arrays give back the room they grew into (large ones shrink in place).
         drop((index, last_child));
         labels.shrink_to_fit();
+        repeats.shrink_to_fit();
         costs.shrink_to_fit();
         first_child.shrink_to_fit();
         next_sibling.shrink_to_fit();
         child_count.shrink_to_fit();
         struct Parts<'b, 'a> {
             labels: &'b [&'a str],
+            repeats: &'b [bool],
             costs: &'b mut [Cost],
-            first_child: &'b [usize],
-            next_sibling: &'b [usize],
+            first_child: &'b [u32],
+            next_sibling: &'b [u32],
             child_count: &'b [u32],
             shared: FxHashMap<&'a str, Arc<str>>,
         }
@@ -206,22 +256,27 @@ impl<'a> TreeBuilder<'a> {
             let mut children = Vec::with_capacity(t.child_count[i] as usize);
             let mut c = t.first_child[i];
             while c != NONE {
-                children.push(node(c, t));
-                c = t.next_sibling[c];
+                children.push(node(c as usize, t));
+                c = t.next_sibling[c as usize];
             }
             let label = t.labels[i];
-            AttributionNode {
-                label: t
+            let label = match t.repeats[i] {
+                true => t
                     .shared
                     .entry(label)
                     .or_insert_with(|| Arc::from(label))
                     .clone(),
+                false => Arc::from(label),
+            };
+            AttributionNode {
+                label,
                 cost: std::mem::take(&mut t.costs[i]),
                 children,
             }
         }
         let mut parts = Parts {
             labels: &labels,
+            repeats: &repeats,
             costs: &mut costs,
             first_child: &first_child,
             next_sibling: &next_sibling,
@@ -237,7 +292,7 @@ impl Profile {
     pub fn attribution(&self, group: GroupBy) -> AttributionNode {
         let mut tree = TreeBuilder::new(&self.model, self.parties);
         let mut head: Vec<&str> = Vec::new();
-        let mut path: Vec<usize> = Vec::new();
+        let mut path: Vec<u32> = Vec::new();
         for n in &self.nodes {
             let NodeCosting::Chain { chain } = &n.costing else {
                 continue;
