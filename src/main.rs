@@ -18,6 +18,13 @@ use std::path::PathBuf;
 mod cli;
 use cli::output::{emit, CheckFailed};
 
+/// mimalloc, not the system's malloc: a profile makes millions of small allocations (names,
+/// call chains, tree nodes), which it serves faster, and it reuses freed blocks where glibc
+/// unmaps large ones and faults them in again (a 1M-node graph: 35 % less CPU). Built
+/// without transparent huge pages (`no_thp`): faulting them in made system time vary tenfold.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "hawkeye",
