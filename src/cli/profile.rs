@@ -79,9 +79,20 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
     let mut g = a.train.graph(g, &cm)?;
     let (p, vis) = crate::profile(&mut g, &cm, a.costing.weights)?;
     let group: GroupBy = a.group_by.into();
+    let explicit = a.full || a.depth.is_some() || a.top.is_some();
+    let overview = matches!(a.format, ProfileFormat::Tree) && group == GroupBy::Module && !explicit;
+    // The layer tables are read off the graph; then the graph goes, so that the attribution
+    // tree of a large model reuses its memory instead of adding to the peak.
+    let layer_rows = match a.format {
+        ProfileFormat::Tree if overview => {
+            layers::costliest(&g, &p, report::profile::OVERVIEW_LAYERS)
+        }
+        ProfileFormat::Layers | ProfileFormat::LayersCsv => layers::rows(&g, &p),
+        _ => Vec::new(),
+    };
+    drop(g);
     let tree = p.attribution(group);
     spinner.finish();
-    let explicit = a.full || a.depth.is_some() || a.top.is_some();
     let (depth, top) = match (a.full, group) {
         (true, _) => (None, None),
         (false, GroupBy::Module) => (a.depth, a.top),
@@ -100,21 +111,18 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
         refused,
     };
     let text = match a.format {
-        ProfileFormat::Tree if group == GroupBy::Module && !explicit => {
-            let costliest = layers::costliest(&g, &p, report::profile::OVERVIEW_LAYERS);
-            report::profile::overview(&p, &tree, &costliest, &view)
-        }
+        ProfileFormat::Tree if overview => report::profile::overview(&p, &tree, &layer_rows, &view),
         ProfileFormat::Tree => report::profile::text(&p, &tree, &view),
         ProfileFormat::Layers => {
-            let rows = layers::rows(&g, &p);
-            let rounds = report::numbers::Rounds::of(rows.iter().map(|r| r.cost.online_rounds));
-            let mut out = layers::text(&rows, &p.total, view.units, rounds);
+            let rounds =
+                report::numbers::Rounds::of(layer_rows.iter().map(|r| r.cost.online_rounds));
+            let mut out = layers::text(&layer_rows, &p.total, view.units, rounds);
             if let Some(note) = rounds.footnote(&p.framework, &view.rounds_meaning) {
                 out.push_str(&format!("\n{note}\n"));
             }
             out
         }
-        ProfileFormat::LayersCsv => layers::csv(&layers::rows(&g, &p), &p.total, view.units),
+        ProfileFormat::LayersCsv => layers::csv(&layer_rows, &p.total, view.units),
         ProfileFormat::Json => {
             emit_with(|out| {
                 report::profile::write_json(&mut *out, &p, &tree, &view, a.pretty)?;
@@ -140,6 +148,6 @@ pub fn run(a: ProfileArgs) -> Result<i32> {
     }
     // The process ends next: leave the big structures to the OS instead of freeing them node
     // by node.
-    std::mem::forget((p, tree, g, cm));
+    std::mem::forget((p, tree, cm));
     Ok(super::output::OK)
 }
