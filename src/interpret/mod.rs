@@ -30,7 +30,6 @@
 //! Kernels are generic over the element arithmetic and built on `ndarray`; matrix products,
 //! linear layers and convolutions (by im2col) go through its blocked GEMM.
 
-pub mod allocator;
 mod arith;
 mod bindings;
 mod error;
