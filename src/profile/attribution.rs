@@ -383,4 +383,39 @@ mod tests {
         assert!(by_op.children[0].cost.online_bits >= by_op.children[1].cost.online_bits);
         assert_eq!(by_op.cost, profile.total);
     }
+
+    #[test]
+    fn a_child_is_found_whether_its_parent_lists_or_hashes_its_children() {
+        let many = LISTED_CHILDREN as usize * 3;
+        let labels: Vec<String> = (0..many).map(|i| format!("m{i}")).collect();
+        let mut tree = TreeBuilder::new("root", 2);
+        let first: Vec<u32> = labels.iter().map(|l| tree.child(0, l, false)).collect();
+        // each label found again, those made before the parent's children were hashed too,
+        // through a string at another address
+        for (label, &id) in labels.iter().zip(&first) {
+            assert_eq!(tree.child(0, &label.clone().leak()[..], false), id);
+        }
+        let below = tree.child(first[0], "op", true);
+        assert_eq!(tree.child(first[0], "op", true), below);
+        assert_ne!(tree.child(first[1], "op", true), below);
+        assert_eq!(tree.child_count[0] as usize, many);
+        assert_eq!(tree.labels.len(), 1 + many + 2);
+    }
+
+    #[test]
+    fn a_module_with_more_children_than_listed_has_each_once_with_its_cost() {
+        let model = cost::load_framework("spu-semi2k", &[]).unwrap();
+        let layers = LISTED_CHILDREN as usize * 3;
+        let profile = Profile::new(&synthetic::linear_relu_chain(layers).unwrap(), &model).unwrap();
+        let tree = profile.attribution(GroupBy::Module);
+        let blocks = &tree.children[0];
+        let mut names: Vec<&str> = blocks.children.iter().map(|c| &*c.label).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), layers);
+        let one_block = &blocks.children[0].cost;
+        assert!(blocks.children.iter().all(|b| b.cost == *one_block));
+        assert_eq!(blocks.cost, tree.cost);
+        assert_eq!(tree.cost, profile.total);
+    }
 }
