@@ -47,6 +47,27 @@ fn nodes_may_come_in_any_order() {
 }
 
 #[test]
+fn an_ordered_file_reports_the_first_error_any_file_would() {
+    // An ordered file is built as it is read; its errors still come in the general order:
+    // names are indexed (a repeated name found) before any op is read.
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "y", "op": "conv3d", "inputs": ["x"]}}, {{"name": "y", "op": "relu", "inputs": ["x"]}}"#
+    ));
+    assert_eq!(
+        e,
+        "bad.json: node 'y': a node with this name already exists"
+    );
+    // and inputs resolved before any op is read
+    let e = load_err(&format!(
+        r#"{X}, {{"name": "z", "op": "conv3d", "inputs": ["x"]}}, {{"name": "y", "op": "relu", "inputs": ["nowhere"]}}"#
+    ));
+    assert_eq!(
+        e,
+        "bad.json: node 'y': input 'nowhere' is not a node of the graph"
+    );
+}
+
+#[test]
 fn malformed_json_names_file_and_position() {
     let e = from_json("{\"format\": ", "broken.json")
         .unwrap_err()

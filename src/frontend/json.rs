@@ -22,7 +22,7 @@
 
 use super::json_parse::{FileIn, NodeIn, Text};
 use crate::graph::{
-    ElemKind, Graph, GraphError, Op, Phase, Shape, ValueInfo, Visibility, WeightData,
+    ElemKind, Graph, GraphError, NodeId, Op, Phase, Shape, ValueInfo, Visibility, WeightData,
 };
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -252,6 +252,14 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
         )));
     }
 
+    // Most files list every node after its inputs (this tool's writer does): such a file is
+    // built in its own order, each input found by the graph's own name index, without first
+    // indexing and ordering the nodes. Anything else (an input named before its node, or any
+    // error) takes the general way below, which reports the file's first error.
+    if let Some(graph) = build_in_file_order(&parsed, file) {
+        return Ok(graph);
+    }
+
     // Resolve names and order the nodes so that inputs come first.
     let mut index: FxHashMap<&str, usize> =
         FxHashMap::with_capacity_and_hasher(parsed.nodes.len(), Default::default());
@@ -303,83 +311,18 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
     graph.reserve(inputs.len(), inputs.flat.len());
     let mut built = vec![None; parsed.nodes.len()];
     for i in order {
-        let n = &parsed.nodes[i];
-        let op = ops.read(n).map_err(&fail)?;
-        graph.set_phase(n.phase);
-        let id = if op.is_source() {
-            if !n.inputs.is_empty() {
-                return Err(fail(node_reason(n, "a source node takes no inputs")));
-            }
-            let shape = n
-                .shape
-                .clone()
-                .ok_or_else(|| fail(node_reason(n, "a source node needs \"shape\"")))?;
-            let default_vis = if matches!(op, Op::Constant { .. }) {
-                Visibility::Public
-            } else {
-                Visibility::Secret
-            };
-            let value = ValueInfo::new(
-                shape,
-                n.kind.unwrap_or_default(),
-                n.visibility.unwrap_or(default_vis),
-            );
-            if let Some(values) = &n.values {
-                if !matches!(op, Op::Parameter { .. }) {
-                    return Err(fail(node_reason(n, "only a parameter has \"values\"")));
-                }
-                if values.len() != crate::graph::numel(&value.shape) {
-                    return Err(fail(node_reason(
-                        n,
-                        &format!(
-                            "has {} values, its shape {} holds {}",
-                            values.len(),
-                            crate::graph::shape_string(&value.shape),
-                            crate::graph::numel(&value.shape)
-                        ),
-                    )));
-                }
-                let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-                graph.set_weight(
-                    n.name.to_string(),
-                    WeightData::Inline {
-                        data_type: 11,
-                        bytes: bytes.into(),
-                    },
-                );
-            }
-            graph.add_source(n.name.to_string(), n.module.to_string(), op, value)
-        } else {
-            if n.kind.is_some() || n.visibility.is_some() {
-                return Err(fail(node_reason(
-                    n,
-                    "\"kind\" and \"visibility\" are inferred for op nodes; declare them on sources only",
-                )));
-            }
-            let inputs: SmallVec<[_; 4]> = inputs
-                .of(i)
-                .iter()
-                .map(|&j| built[j].expect("inputs are built first"))
-                .collect();
-            graph.add(n.name.to_string(), n.module.to_string(), op, &inputs)
-        }
-        .map_err(|source| JsonError::Graph {
-            file: file.to_string(),
-            source,
-        })?;
-        if let (Some(declared), false) = (&n.shape, graph.node(id).op.is_source()) {
-            let inferred = &graph.node(id).value.shape;
-            if declared != inferred {
-                return Err(fail(node_reason(
-                    n,
-                    &format!(
-                        "declared shape {:?} differs from the inferred shape {:?}",
-                        declared, inferred
-                    ),
-                )));
-            }
-        }
-        built[i] = Some(id);
+        let inputs: SmallVec<[_; 4]> = inputs
+            .of(i)
+            .iter()
+            .map(|&j| built[j].expect("inputs are built first"))
+            .collect();
+        built[i] = Some(add_node(
+            &mut graph,
+            &mut ops,
+            &parsed.nodes[i],
+            &inputs,
+            file,
+        )?);
     }
     let outputs = parsed
         .outputs
@@ -391,8 +334,121 @@ fn build(parsed: FileIn, file: &str) -> Result<Graph, JsonError> {
                 .ok_or_else(|| fail(format!("output '{}' is not a node of the graph", &**name)))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    with_outputs(graph, outputs, file)
+}
+
+/// The graph of a file whose nodes all come after their inputs, built in file order; `None`
+/// for any other file, or on any error (see [`build`]).
+fn build_in_file_order(parsed: &FileIn, file: &str) -> Option<Graph> {
+    let mut ops = OpReader::default();
+    let mut graph = Graph::new(parsed.name.to_string());
+    let edges = parsed.nodes.iter().map(|n| n.inputs.len()).sum();
+    graph.reserve(parsed.nodes.len(), edges);
+    let mut inputs: SmallVec<[NodeId; 4]> = SmallVec::new();
+    for n in &parsed.nodes {
+        inputs.clear();
+        for name in &n.inputs {
+            inputs.push(graph.find(name)?);
+        }
+        add_node(&mut graph, &mut ops, n, &inputs, file).ok()?;
+    }
+    let outputs = parsed.outputs.iter().map(|name| graph.find(name));
+    let outputs = outputs.collect::<Option<Vec<_>>>()?;
+    with_outputs(graph, outputs, file).ok()
+}
+
+/// Adds node `n` of the file with its `inputs` (already in the graph).
+fn add_node<'a>(
+    graph: &mut Graph,
+    ops: &mut OpReader<'a>,
+    n: &'a NodeIn,
+    inputs: &[NodeId],
+    file: &str,
+) -> Result<NodeId, JsonError> {
+    let fail = |reason: String| JsonError::Format {
+        file: file.to_string(),
+        reason,
+    };
+    let op = ops.read(n).map_err(&fail)?;
+    graph.set_phase(n.phase);
+    let id = if op.is_source() {
+        if !n.inputs.is_empty() {
+            return Err(fail(node_reason(n, "a source node takes no inputs")));
+        }
+        let shape = n
+            .shape
+            .clone()
+            .ok_or_else(|| fail(node_reason(n, "a source node needs \"shape\"")))?;
+        let default_vis = if matches!(op, Op::Constant { .. }) {
+            Visibility::Public
+        } else {
+            Visibility::Secret
+        };
+        let value = ValueInfo::new(
+            shape,
+            n.kind.unwrap_or_default(),
+            n.visibility.unwrap_or(default_vis),
+        );
+        if let Some(values) = &n.values {
+            if !matches!(op, Op::Parameter { .. }) {
+                return Err(fail(node_reason(n, "only a parameter has \"values\"")));
+            }
+            if values.len() != crate::graph::numel(&value.shape) {
+                return Err(fail(node_reason(
+                    n,
+                    &format!(
+                        "has {} values, its shape {} holds {}",
+                        values.len(),
+                        crate::graph::shape_string(&value.shape),
+                        crate::graph::numel(&value.shape)
+                    ),
+                )));
+            }
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            graph.set_weight(
+                n.name.to_string(),
+                WeightData::Inline {
+                    data_type: 11,
+                    bytes: bytes.into(),
+                },
+            );
+        }
+        graph.add_source(n.name.to_string(), n.module.to_string(), op, value)
+    } else {
+        if n.kind.is_some() || n.visibility.is_some() {
+            return Err(fail(node_reason(
+                n,
+                "\"kind\" and \"visibility\" are inferred for op nodes; declare them on sources only",
+            )));
+        }
+        graph.add(n.name.to_string(), n.module.to_string(), op, inputs)
+    }
+    .map_err(|source| JsonError::Graph {
+        file: file.to_string(),
+        source,
+    })?;
+    if let (Some(declared), false) = (&n.shape, graph.node(id).op.is_source()) {
+        let inferred = &graph.node(id).value.shape;
+        if declared != inferred {
+            return Err(fail(node_reason(
+                n,
+                &format!(
+                    "declared shape {:?} differs from the inferred shape {:?}",
+                    declared, inferred
+                ),
+            )));
+        }
+    }
+    Ok(id)
+}
+
+/// The graph with its outputs (at least one); its phase back to forward.
+fn with_outputs(mut graph: Graph, outputs: Vec<NodeId>, file: &str) -> Result<Graph, JsonError> {
     if outputs.is_empty() {
-        return Err(fail("the graph has no outputs".to_string()));
+        return Err(JsonError::Format {
+            file: file.to_string(),
+            reason: "the graph has no outputs".to_string(),
+        });
     }
     graph.set_phase(Phase::Forward);
     graph.set_outputs(outputs);
