@@ -2,23 +2,11 @@
 //! rules of `tests/fixtures/rules/wrong.rules` fail with a minimal counterexample and a
 //! non-zero exit status.
 
+mod cli_run;
 mod scratch;
 
+use cli_run::hawkeye;
 use hawkeye_mpc::optimize::{RuleClass, RuleSet};
-use std::process::Command;
-
-fn hawkeye(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The line after the one equal to `first` (within the block of `rule`).
 fn lines_after<'a>(stdout: &'a str, header: &str) -> Vec<&'a str> {
@@ -37,7 +25,7 @@ fn lines_after<'a>(stdout: &'a str, header: &str) -> Vec<&'a str> {
 #[test]
 fn builtin_rules_pass() {
     let (code, stdout, stderr) = hawkeye(&["check-rules"]);
-    assert_eq!(code, Some(0), "{stderr}\n{stdout}");
+    assert_eq!(code, 0, "{stderr}\n{stdout}");
     let rules = RuleSet::builtin().unwrap();
     let exact = rules
         .rules
@@ -80,7 +68,7 @@ fn builtin_rules_pass() {
 #[test]
 fn wrong_rules_fail_with_minimal_counterexamples() {
     let (code, stdout, stderr) = hawkeye(&["check-rules", "tests/fixtures/rules/wrong.rules"]);
-    assert_eq!(code, Some(1), "{stderr}\n{stdout}");
+    assert_eq!(code, 1, "{stderr}\n{stdout}");
     assert_eq!(stderr.trim(), "error: 2 rules fail the check");
     assert_eq!(
         stdout.lines().last().unwrap(),
@@ -147,7 +135,7 @@ fn json_lists_failures_with_values() {
         "--instances",
         "8",
     ]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         v["failed"],
@@ -170,7 +158,7 @@ fn broken_files_are_reported() {
     )
     .unwrap();
     let (code, _, stderr) = hawkeye(&["check-rules", file.to_str().unwrap()]);
-    assert_eq!(code, Some(2), "an unreadable rule file is an input error");
+    assert_eq!(code, 2, "an unreadable rule file is an input error");
     assert!(
         stderr.contains(&format!("{}:3: unknown op 'rleu'", file.display())),
         "{stderr}"

@@ -2,27 +2,15 @@
 //! warnings (an error with `--strict`), shape options that do not apply are errors naming the
 //! model's real inputs, and the profile header states inputs and mode.
 
-use assert_cmd::Command;
-use serde_json::Value;
+mod cli_run;
 
-fn hawkeye() -> Command {
-    Command::cargo_bin("hawkeye").unwrap()
-}
+use cli_run::hawkeye;
+use serde_json::Value;
 
 fn real(name: &str) -> String {
     format!(
         "{}/tests/fixtures/onnx/realworld/{name}.onnx",
         env!("CARGO_MANIFEST_DIR")
-    )
-}
-
-/// (exit status, stdout, stderr)
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = hawkeye().args(args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
     )
 }
 
@@ -62,13 +50,13 @@ fn every_refused_node_is_named_with_crypten_s_reason() {
         ("bert_layer_op14_fresh", vec![("Identity", 7)]),
     ] {
         let file = real(name);
-        let (code, out, err) = run(&["profile", &file, "-f", "crypten", "--depth", "0"]);
+        let (code, out, err) = hawkeye(&["profile", &file, "-f", "crypten", "--depth", "0"]);
         assert_eq!(code, 0, "{err}");
         let w = warnings(&err);
         let want: Vec<(String, usize)> = ops.iter().map(|(o, n)| (o.to_string(), *n)).collect();
         assert_eq!(refused_ops(&w), want, "{name}: {err}");
         // the JSON lists every refused node
-        let (_, json, _) = run(&["profile", &file, "-f", "crypten", "--format", "json"]);
+        let (_, json, _) = hawkeye(&["profile", &file, "-f", "crypten", "--format", "json"]);
         let json: Value = serde_json::from_str(&json).unwrap();
         let total: usize = ops.iter().map(|(_, n)| n).sum();
         assert_eq!(json["refused"].as_array().unwrap().len(), total, "{name}");
@@ -85,7 +73,7 @@ fn every_refused_node_is_named_with_crypten_s_reason() {
         let error = measured["error"].as_str().unwrap();
         assert!(w[0].contains(error), "{name}: '{error}' not in '{}'", w[0]);
     }
-    let (_, _, err) = run(&["profile", &real("bert_layer"), "-f", "crypten"]);
+    let (_, _, err) = hawkeye(&["profile", &real("bert_layer"), "-f", "crypten"]);
     assert_eq!(
         warnings(&err)[0],
         "crypten.nn.from_onnx (CrypTen 0.4.1) refuses LayerNormalization node \
@@ -102,12 +90,12 @@ fn every_refused_node_is_named_with_crypten_s_reason() {
 #[test]
 fn runnable_exports_and_other_frameworks_get_no_warning() {
     for name in ["cifar_cnn", "mobilenet_block", "bert_layer_op14"] {
-        let (code, out, err) = run(&["profile", &real(name), "-f", "crypten", "--depth", "0"]);
+        let (code, out, err) = hawkeye(&["profile", &real(name), "-f", "crypten", "--depth", "0"]);
         assert_eq!((code, warnings(&err).len()), (0, 0), "{name}: {err}");
         assert!(!out.contains("NOT RUNNABLE"));
     }
     // SPU runs a jax program, not the ONNX file: nothing to refuse
-    let (code, _, err) = run(&["profile", &real("bert_layer"), "-f", "spu-semi2k"]);
+    let (code, _, err) = hawkeye(&["profile", &real("bert_layer"), "-f", "spu-semi2k"]);
     assert_eq!((code, warnings(&err).len()), (0, 0), "{err}");
 }
 
@@ -119,7 +107,7 @@ fn strict_makes_a_refusal_an_error_in_every_command() {
         vec!["compare", &file, "--frameworks", "crypten", "--strict"],
         vec!["optimize", &file, "-f", "crypten", "--strict"],
     ] {
-        let (code, out, err) = run(&args);
+        let (code, out, err) = hawkeye(&args);
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(out.is_empty());
         assert!(
@@ -131,13 +119,13 @@ fn strict_makes_a_refusal_an_error_in_every_command() {
         assert!(err.contains("refuses Gather node '/bert/embeddings/word_embeddings/Gather'"));
     }
     // compare and optimize warn too
-    let (code, _, err) = run(&["compare", &file, "--frameworks", "crypten,spu-semi2k"]);
+    let (code, _, err) = hawkeye(&["compare", &file, "--frameworks", "crypten,spu-semi2k"]);
     assert_eq!((code, warnings(&err).len()), (0, 1), "{err}");
 }
 
 #[test]
 fn zoo_models_are_checked_as_they_would_be_exported() {
-    let (code, _, err) = run(&["profile", "bert-tiny", "-f", "crypten", "--depth", "0"]);
+    let (code, _, err) = hawkeye(&["profile", "bert-tiny", "-f", "crypten", "--depth", "0"]);
     assert_eq!(code, 0);
     assert_eq!(
         refused_ops(&warnings(&err)),
@@ -147,7 +135,7 @@ fn zoo_models_are_checked_as_they_would_be_exported() {
             ("Tanh".to_string(), 1)
         ]
     );
-    let (code, _, err) = run(&["profile", "resnet18", "-f", "crypten", "--depth", "0"]);
+    let (code, _, err) = hawkeye(&["profile", "resnet18", "-f", "crypten", "--depth", "0"]);
     assert_eq!((code, warnings(&err).len()), (0, 0), "{err}");
 }
 
@@ -184,13 +172,13 @@ fn shape_options_that_do_not_apply_are_errors_naming_the_inputs() {
             "error: resnet18: --dim seq=64 does not apply to a zoo model, which takes batch, resolution, classes (inputs at the defaults: input [1, 3, 224, 224])\n".to_string(),
         ),
     ] {
-        let (code, out, err) = run(&args);
+        let (code, out, err) = hawkeye(&args);
         assert_eq!((code, out.as_str(), err.as_str()), (2, "", want.as_str()), "{args:?}");
     }
     // a --batch equal to the fixed batch, and bound symbolic dims, apply
-    let (code, _, err) = run(&["profile", &cnn, "-f", "crypten", "--batch", "1"]);
+    let (code, _, err) = hawkeye(&["profile", &cnn, "-f", "crypten", "--batch", "1"]);
     assert_eq!(code, 0, "{err}");
-    let (code, out, err) = run(&[
+    let (code, out, err) = hawkeye(&[
         "profile",
         &bert,
         "-f",
@@ -211,7 +199,7 @@ fn shape_options_that_do_not_apply_are_errors_naming_the_inputs() {
 
 #[test]
 fn the_header_states_inputs_mode_weights_and_network() {
-    let (code, out, err) = run(&[
+    let (code, out, err) = hawkeye(&[
         "profile",
         "mlp",
         "-f",
@@ -235,7 +223,7 @@ fn the_header_states_inputs_mode_weights_and_network() {
             "  inputs input [8, 784]; training step (loss cross-entropy, optimizer adam, lr 0.01, batch 8)",
         ]
     );
-    let (_, out, _) = run(&[
+    let (_, out, _) = hawkeye(&[
         "profile",
         &real("mobilenet_block"),
         "-f",

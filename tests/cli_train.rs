@@ -1,28 +1,17 @@
 //! `hawkeye profile --train`: training steps from the command line, per phase and in total.
 
+mod cli_run;
 mod scratch;
 
+use cli_run::hawkeye;
 use serde_json::Value;
-use std::process::Command;
-
-fn hawkeye(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .expect("hawkeye runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn profile_json(args: &[&str]) -> Value {
     let mut all = vec!["profile"];
     all.extend_from_slice(args);
     all.extend_from_slice(&["--format", "json"]);
-    let (ok, out, err) = hawkeye(&all);
-    assert!(ok, "{args:?}: {err}");
+    let (code, out, err) = hawkeye(&all);
+    assert_eq!(code, 0, "{args:?}: {err}");
     serde_json::from_str(&out).unwrap()
 }
 
@@ -47,8 +36,8 @@ fn training_profile_reports_each_phase_and_the_total() {
     // the measured SPU 0.9.5 SEMI2K training step (g_mlp_train_b32)
     assert_eq!(total / 8.0, 7_112_984.0);
 
-    let (ok, text, _) = hawkeye(&["profile", "mlp", "-f", "semi2k", "--train", "--depth", "0"]);
-    assert!(ok);
+    let (code, text, _) = hawkeye(&["profile", "mlp", "-f", "semi2k", "--train", "--depth", "0"]);
+    assert_eq!(code, 0);
     for phase in ["forward", "loss", "backward", "update", "total"] {
         assert!(
             text.lines().any(|l| l.trim_start().starts_with(phase)),
@@ -93,8 +82,8 @@ fn model_files_train_like_zoo_models() {
     let dir = scratch::dir("cli-train");
     let file = dir.join("mlp.json");
     let file = file.to_str().unwrap();
-    let (ok, _, err) = hawkeye(&["export", "mlp", "--batch", "32", "-o", file]);
-    assert!(ok, "{err}");
+    let (code, _, err) = hawkeye(&["export", "mlp", "--batch", "32", "-o", file]);
+    assert_eq!(code, 0, "{err}");
     let from_file = profile_json(&[file, "-f", "semi2k", "--train"]);
     let from_zoo = profile_json(&["mlp", "-f", "semi2k", "--train", "--batch", "32"]);
     assert_eq!(from_file["total"], from_zoo["total"]);
@@ -103,9 +92,9 @@ fn model_files_train_like_zoo_models() {
 
 #[test]
 fn training_options_are_checked() {
-    let (ok, _, err) = hawkeye(&["profile", "mlp", "-f", "semi2k", "--optimizer", "adam"]);
-    assert!(!ok && err.contains("--train"), "{err}");
-    let (ok, _, err) = hawkeye(&[
+    let (code, _, err) = hawkeye(&["profile", "mlp", "-f", "semi2k", "--optimizer", "adam"]);
+    assert!(code == 2 && err.contains("--train"), "{err}");
+    let (code, _, err) = hawkeye(&[
         "profile",
         "mlp",
         "-f",
@@ -114,10 +103,10 @@ fn training_options_are_checked() {
         "--grad-threshold",
     ]);
     assert!(
-        !ok && err.contains("no default gradient threshold"),
+        code == 2 && err.contains("no default gradient threshold"),
         "{err}"
     );
-    let (ok, _, err) = hawkeye(&[
+    let (code, _, err) = hawkeye(&[
         "profile",
         "mlp",
         "-f",
@@ -127,7 +116,7 @@ fn training_options_are_checked() {
         "zero",
     ]);
     assert!(
-        !ok && err.contains("--grad-threshold 'zero' is not a number"),
+        code == 2 && err.contains("--grad-threshold 'zero' is not a number"),
         "{err}"
     );
 }

@@ -2,39 +2,26 @@
 //! honest numbers, the default overview, the per-layer table, `compare` as data, the catalogs,
 //! completions and `diff`. Human views are snapshot-tested (`tests/snapshots/`).
 
+mod cli_run;
 mod scratch;
 
-use assert_cmd::Command;
+use cli_run::hawkeye;
 use std::io::Read;
 use std::process::Stdio;
-
-fn hawkeye() -> Command {
-    Command::cargo_bin("hawkeye").unwrap()
-}
 
 fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// (exit status, stdout, stderr)
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = hawkeye().args(args).output().unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
 fn ok(args: &[&str]) -> String {
-    let (code, out, err) = run(args);
+    let (code, out, err) = hawkeye(args);
     assert_eq!(code, 0, "{args:?}: {err}");
     out
 }
 
 /// The error line of a failing command, which must exit with `code`.
 fn error(args: &[&str], code: i32) -> String {
-    let (status, out, err) = run(args);
+    let (status, out, err) = hawkeye(args);
     assert_eq!(status, code, "{args:?}: {out}{err}");
     assert!(out.is_empty(), "{out}");
     err
@@ -85,12 +72,12 @@ fn input_errors_say_what_to_do_and_exit_2() {
         "error: /nonexistent/fw.toml: no such cost-model file; check the path, or give a built-in framework name (see `hawkeye frameworks`).\n"
     );
     // clap's own usage errors are 2 as well
-    assert_eq!(run(&["profile", "mlp"]).0, 2);
+    assert_eq!(hawkeye(&["profile", "mlp"]).0, 2);
 }
 
 #[test]
 fn equiv_tells_different_from_a_usage_error() {
-    let (different, _, _) = run(&[
+    let (different, _, _) = hawkeye(&[
         "equiv",
         &fixture("equiv/relu_avgpool.json"),
         &fixture("equiv/avgpool_relu.json"),
@@ -99,7 +86,7 @@ fn equiv_tells_different_from_a_usage_error() {
         "--samples",
         "2",
     ]);
-    let (unusable, _, _) = run(&["equiv", "mlp", "/nonexistent.json", "-f", "crypten"]);
+    let (unusable, _, _) = hawkeye(&["equiv", "mlp", "/nonexistent.json", "-f", "crypten"]);
     assert_eq!((different, unusable), (1, 2));
 }
 

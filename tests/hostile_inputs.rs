@@ -1,30 +1,17 @@
 //! Hostile and extreme inputs through the command line (issue 11): every case ends in one
 //! clear error, or a correct figure, and never in a panic, an abort or a wrapped number.
 
+mod cli_run;
 mod scratch;
 
-use assert_cmd::Command;
+use cli_run::hawkeye;
 use hawkeye_mpc::frontend::onnx::proto::ModelProto;
 use prost::Message;
 use std::path::{Path, PathBuf};
 
-fn hawkeye() -> Command {
-    Command::cargo_bin("hawkeye").unwrap()
-}
-
-/// Runs `args`; returns (exit code, stdout, stderr).
-fn run(args: &[&str]) -> (i32, String, String) {
-    let out = hawkeye().args(args).output().unwrap();
-    (
-        out.status.code().expect("exited, not killed by a signal"),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
 /// The error line of a failed command, checked to exit with `code`.
 fn error(args: &[&str], code: i32) -> String {
-    let (status, _, stderr) = run(args);
+    let (status, _, stderr) = hawkeye(args);
     assert_eq!(status, code, "{args:?}: {stderr}");
     stderr.trim_end().to_string()
 }
@@ -137,7 +124,7 @@ fn external_data_inside_the_folder_still_loads() {
     std::fs::create_dir_all(dir.join("data")).unwrap();
     std::fs::copy(fixture("onnx/external_data.bin"), dir.join("data/w.bin")).unwrap();
     let model = with_location(&dir, "m.onnx", "./data/../data/w.bin");
-    let (status, stdout, stderr) = run(&["profile", &model, "-f", "semi2k"]);
+    let (status, stdout, stderr) = hawkeye(&["profile", &model, "-f", "semi2k"]);
     assert_eq!(status, 0, "{stderr}");
     assert!(stdout.contains("under spu-semi2k"), "{stdout}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -272,7 +259,7 @@ fn shape_products_never_wrap() {
 #[test]
 fn a_large_batch_costs_what_small_batches_extrapolate_to() {
     let bytes = |batch: &str| -> f64 {
-        let (status, stdout, stderr) = run(&[
+        let (status, stdout, stderr) = hawkeye(&[
             "profile", "mlp", "-f", "semi2k", "--batch", batch, "--format", "json",
         ]);
         assert_eq!(status, 0, "{stderr}");
@@ -377,7 +364,7 @@ fn cost_model_parameters_are_checked_against_their_ranges() {
     );
     // A whole repeat count is still costed: 3 x 10 elements x 64 bits.
     let three = toy_cost_model(&dir, "three.toml", "2", "3");
-    let (status, stdout, _) = run(&["profile", &relu, "-f", &three, "--format", "json"]);
+    let (status, stdout, _) = hawkeye(&["profile", &relu, "-f", &three, "--format", "json"]);
     assert_eq!(status, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["total"]["online_bits"].as_f64(), Some(1920.0));
@@ -481,7 +468,7 @@ fn models_too_large_to_interpret_are_refused_before_allocating() {
                      evaluates values of at most 268435456 elements (2048 MiB as f64)";
     // optimize still optimizes, and says that the check was skipped.
     let out = dir.join("opt.json");
-    let (status, stdout, stderr) = run(&[
+    let (status, stdout, stderr) = hawkeye(&[
         "optimize",
         &big,
         "-f",
@@ -512,10 +499,10 @@ fn a_failed_export_leaves_the_previous_file() {
     let out = dir.join("model.json");
     std::fs::write(&out, "previous").unwrap();
     // A model that fails to load writes nothing; one that loads replaces the file whole.
-    let (status, _, _) = run(&["export", "no-such-model", "-o", &out.display().to_string()]);
+    let (status, _, _) = hawkeye(&["export", "no-such-model", "-o", &out.display().to_string()]);
     assert_eq!(status, 2);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous");
-    let (status, _, stderr) = run(&["export", "mlp", "-o", &out.display().to_string()]);
+    let (status, _, stderr) = hawkeye(&["export", "mlp", "-o", &out.display().to_string()]);
     assert_eq!(status, 0, "{stderr}");
     assert!(std::fs::read_to_string(&out)
         .unwrap()

@@ -1,6 +1,9 @@
 //! The error budget (`--allow-approx --max-error`): approximations chosen per place, errors
 //! re-measured as they combine; rule and place selection; `hawkeye rules`.
 
+mod cli_run;
+
+use cli_run::hawkeye;
 use hawkeye_mpc::cost;
 use hawkeye_mpc::graph::{ConstValue, ElemKind, Graph, NodeId, Op, ValueInfo, Visibility};
 use hawkeye_mpc::optimize::budget::{self, BudgetOptions};
@@ -8,7 +11,6 @@ use hawkeye_mpc::optimize::error_metric::Metric;
 use hawkeye_mpc::optimize::places::{self, Places};
 use hawkeye_mpc::optimize::spelling::Spelling;
 use hawkeye_mpc::optimize::{Objective, Options, RuleSet};
-use std::process::Command;
 
 fn scalar(g: &mut Graph, name: &str, v: f64) -> NodeId {
     g.add_source(
@@ -236,18 +238,6 @@ fn sites_outside_modules_are_not_considered() {
             ("relu-to-square", "small2"),
         ]
     );
-}
-
-fn hawkeye(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -1,29 +1,18 @@
 //! `hawkeye optimize`, run as a binary.
 
+mod cli_run;
 mod scratch;
 
+use cli_run::hawkeye;
 use hawkeye_mpc::cost;
 use hawkeye_mpc::frontend;
 use hawkeye_mpc::graph::Visibility;
 use hawkeye_mpc::profile::Profile;
-use std::process::Command;
 
 const BEAVER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/cost_models/beaver2pc.toml"
 );
-
-fn hawkeye(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .expect("runs");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn scratch(name: &str) -> scratch::Scratch {
     scratch::file("optimize-cli", name)
@@ -33,7 +22,7 @@ fn scratch(name: &str) -> scratch::Scratch {
 fn optimize_prints_profiles_rewrites_and_writes_the_graph() {
     let json = scratch("lenet5-opt.json");
     let svg = scratch("lenet5-diff.svg");
-    let (ok, stdout, stderr) = hawkeye(&[
+    let (code, stdout, stderr) = hawkeye(&[
         "optimize",
         "lenet5",
         "--framework",
@@ -45,7 +34,7 @@ fn optimize_prints_profiles_rewrites_and_writes_the_graph() {
         "--flamegraph-diff",
         svg.to_str().unwrap(),
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     for expected in [
         "before",
         "after",
@@ -71,7 +60,7 @@ fn optimize_prints_profiles_rewrites_and_writes_the_graph() {
 
 #[test]
 fn json_output_lists_every_rewrite_with_its_module() {
-    let (ok, stdout, stderr) = hawkeye(&[
+    let (code, stdout, stderr) = hawkeye(&[
         "optimize",
         "lenet5",
         "--framework",
@@ -82,7 +71,7 @@ fn json_output_lists_every_rewrite_with_its_module() {
         "--format",
         "json",
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let rewrites = v["rewrites"].as_array().unwrap();
     assert!(!rewrites.is_empty());
@@ -118,7 +107,7 @@ fn broken_rule_files_are_reported_with_file_and_line() {
         "rule mine exact\n  lhs (relu ?x)\n  rhs (rleu ?x)\n  why typo\n",
     )
     .unwrap();
-    let (ok, _, stderr) = hawkeye(&[
+    let (code, _, stderr) = hawkeye(&[
         "optimize",
         "mlp",
         "--framework",
@@ -126,7 +115,7 @@ fn broken_rule_files_are_reported_with_file_and_line() {
         "--rules",
         rules.to_str().unwrap(),
     ]);
-    assert!(!ok);
+    assert_eq!(code, 2);
     assert!(
         stderr.contains(&format!("{}:3: unknown op 'rleu'", rules.display())),
         "{stderr}"
@@ -142,7 +131,7 @@ fn user_rules_are_added() {
         "rule double-relu exact\n  lhs (relu ?x)\n  rhs (relu (relu ?x))\n  why a test rule\n",
     )
     .unwrap();
-    let (ok, stdout, stderr) = hawkeye(&[
+    let (code, stdout, stderr) = hawkeye(&[
         "optimize",
         "mlp",
         "--framework",
@@ -150,7 +139,7 @@ fn user_rules_are_added() {
         "--rules",
         rules.to_str().unwrap(),
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("double-relu"), "{stdout}");
 }
 
@@ -158,7 +147,7 @@ fn user_rules_are_added() {
 /// printed; `--samples 0` skips it.
 #[test]
 fn exact_results_are_checked_against_the_input() {
-    let (ok, stdout, stderr) = hawkeye(&[
+    let (code, stdout, stderr) = hawkeye(&[
         "optimize",
         "lenet5",
         "--framework",
@@ -168,7 +157,7 @@ fn exact_results_are_checked_against_the_input() {
         "--samples",
         "3",
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     let line = stdout
         .lines()
         .find(|l| l.starts_with("check: "))
@@ -184,7 +173,7 @@ fn exact_results_are_checked_against_the_input() {
     let i = lines.iter().position(|l| *l == line).unwrap();
     assert!(lines[i - 1].starts_with('└'));
 
-    let (ok, stdout, _) = hawkeye(&[
+    let (code, stdout, _) = hawkeye(&[
         "optimize",
         "lenet5",
         "--framework",
@@ -194,10 +183,10 @@ fn exact_results_are_checked_against_the_input() {
         "--samples",
         "0",
     ]);
-    assert!(ok);
+    assert_eq!(code, 0);
     assert!(!stdout.contains("check"), "{stdout}");
 
-    let (ok, stdout, _) = hawkeye(&[
+    let (code, stdout, _) = hawkeye(&[
         "optimize",
         "lenet5",
         "--framework",
@@ -205,7 +194,7 @@ fn exact_results_are_checked_against_the_input() {
         "--format",
         "json",
     ]);
-    assert!(ok);
+    assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(v["check"]["agrees"], true);
     assert_eq!(v["check"]["samples"], 2);
@@ -217,7 +206,7 @@ fn exact_results_are_checked_against_the_input() {
 /// communication saved.
 #[test]
 fn approximate_results_report_the_trade_off() {
-    let (ok, stdout, stderr) = hawkeye(&[
+    let (code, stdout, stderr) = hawkeye(&[
         "optimize",
         "lenet5",
         "--framework",
@@ -228,7 +217,7 @@ fn approximate_results_report_the_trade_off() {
         "--max-error",
         "1",
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     let i = lines
         .iter()
@@ -253,7 +242,7 @@ fn approximate_results_report_the_trade_off() {
     assert!(!stdout.contains("check: "));
 
     // crypten sets both (64, 16).
-    let (ok, stdout, stderr) = hawkeye(&[
+    let (code, stdout, stderr) = hawkeye(&[
         "optimize",
         "mlp",
         "--framework",
@@ -266,7 +255,7 @@ fn approximate_results_report_the_trade_off() {
         "--max-error",
         "1",
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains(
             "\n  input and result run on 1 random input, with placeholder weights in fixed point with a 64-bit ring and 16 fraction bits\n"
@@ -285,7 +274,7 @@ fn a_wrong_rule_fails_the_check() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/rules/wrong.rules"
     );
-    let (ok, stdout, stderr) = hawkeye(&[
+    let (code, stdout, stderr) = hawkeye(&[
         "optimize",
         "minionn",
         "--framework",
@@ -295,7 +284,7 @@ fn a_wrong_rule_fails_the_check() {
         "-o",
         out.to_str().unwrap(),
     ]);
-    assert!(!ok);
+    assert_eq!(code, 1, "a failed check: {stderr}");
     assert!(stdout.contains("relu-through-avgpool"), "{stdout}");
     let line = stdout
         .lines()
@@ -336,12 +325,8 @@ fn an_approximation_over_the_error_budget_is_rejected_per_place() {
         "-o",
         path.to_str().unwrap(),
     ];
-    let out = Command::new(env!("CARGO_BIN_EXE_hawkeye"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let (code, stdout, _) = hawkeye(&args);
+    assert_eq!(code, 0, "{stdout}");
     assert!(
         stdout.contains("error budget: relative error <= 0.01 on 1 check input(s); 9 approximation site(s) found, 10 optimizations\n"),
         "{stdout}"
@@ -357,13 +342,13 @@ fn an_approximation_over_the_error_budget_is_rejected_per_place() {
 
     let mut forced = args.to_vec();
     forced.push("--force");
-    let (ok, stdout, stderr) = hawkeye(&forced);
-    assert!(ok, "{stderr}");
+    let (code, stdout, stderr) = hawkeye(&forced);
+    assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("approximations in the result"), "{stdout}");
     assert!(stderr.contains("; written anyway (--force)"), "{stderr}");
     assert!(path.exists());
 
-    let (ok, _, stderr) = hawkeye(&[
+    let (code, _, stderr) = hawkeye(&[
         "optimize",
         "lenet5",
         "--framework",
@@ -371,7 +356,7 @@ fn an_approximation_over_the_error_budget_is_rejected_per_place() {
         "--max-error",
         "0.1",
     ]);
-    assert!(!ok);
+    assert_eq!(code, 2);
     assert!(
         stderr.contains("error: --max-error 0.1 applies to --allow-approx results only"),
         "{stderr}"
