@@ -156,20 +156,20 @@ pub fn parameter_bindings(graph: &Graph) -> Result<Bindings, FoldError> {
 /// Whether `graph` has an op that depends only on parameters and constants and would be
 /// folded (or is a composed weight over the fold's bound, which folding refuses).
 pub fn has_parameter_only_ops(graph: &Graph) -> bool {
-    parameter_only(graph).map_or(true, |only| {
-        graph
-            .node_ids()
-            .any(|id| only[id.index()] && !graph.node(id).op.is_source())
-    })
+    parameter_only(graph).map_or(true, |only| folds_an_op(graph, &only))
+}
+
+/// Whether an op (not a source) is among the parameter-only nodes `only`.
+fn folds_an_op(graph: &Graph, only: &[bool]) -> bool {
+    graph
+        .node_ids()
+        .any(|id| only[id.index()] && !graph.node(id).op.is_source())
 }
 
 /// `graph` with every parameter-only subgraph folded (borrowed unchanged when it has none).
 pub fn fold_parameters(graph: &Graph) -> Result<Cow<'_, Graph>, FoldError> {
     let only = parameter_only(graph)?;
-    if !graph
-        .node_ids()
-        .any(|id| only[id.index()] && !graph.node(id).op.is_source())
-    {
+    if !folds_an_op(graph, &only) {
         return Ok(Cow::Borrowed(graph));
     }
     let is_output: HashSet<NodeId> = graph.outputs().iter().copied().collect();
@@ -208,10 +208,6 @@ pub fn fold_parameters(graph: &Graph) -> Result<Cow<'_, Graph>, FoldError> {
         .map(|id| graph.node(id).name.clone())
         .chain(graph.output_names().iter().cloned())
         .collect();
-    let input_names: HashMap<&str, NodeId> = graph
-        .node_ids()
-        .map(|id| (graph.node(id).name.as_str(), id))
-        .collect();
     let mut folded_names: HashMap<NodeId, String> = HashMap::new();
     for &(id, reader) in &boundary {
         let base = folded_name(graph, id, reader);
@@ -219,9 +215,9 @@ pub fn fold_parameters(graph: &Graph) -> Result<Cow<'_, Graph>, FoldError> {
             .chain((1..).map(|i| format!("{base}_{i}")))
             .find(|n| {
                 !taken.contains(n)
-                    && input_names
-                        .get(n.as_str())
-                        .is_none_or(|&holder| may_take_name(graph, id, holder))
+                    && graph
+                        .find(n)
+                        .is_none_or(|holder| may_take_name(graph, id, holder))
             })
             .expect("unbounded");
         taken.insert(name.clone());
@@ -484,15 +480,16 @@ mod tests {
         g
     }
 
+    /// The names of the graph's nodes, in order.
+    fn node_names(g: &Graph) -> Vec<&str> {
+        g.node_ids().map(|id| g.node(id).name.as_str()).collect()
+    }
+
     #[test]
     fn weight_arithmetic_becomes_stored_parameters() {
         let g = weight_arithmetic();
         let folded = fold_parameters(&g).unwrap().into_owned();
-        let names: Vec<&str> = folded
-            .node_ids()
-            .map(|id| folded.node(id).name.as_str())
-            .collect();
-        assert_eq!(names, ["x", "c.weight", "c.bias", "c"]);
+        assert_eq!(node_names(&folded), ["x", "c.weight", "c.bias", "c"]);
         let w = folded.weight("c.weight").unwrap().to_f64().unwrap();
         assert_eq!(w, vec![1.5, -3.0]);
         let b = folded.weight("c.bias").unwrap().to_f64().unwrap();
@@ -577,12 +574,8 @@ mod tests {
     fn a_composed_weight_of_a_new_shape_is_folded_under_a_fresh_name() {
         let g = outer_product_weight();
         let folded = fold_parameters(&g).unwrap().into_owned();
-        let names: Vec<&str> = folded
-            .node_ids()
-            .map(|id| folded.node(id).name.as_str())
-            .collect();
         // Not `fc.weight`: that is the input's 6x1 factor, another tensor.
-        assert_eq!(names, ["x", "fc.weight_1", "fc"]);
+        assert_eq!(node_names(&folded), ["x", "fc.weight_1", "fc"]);
         let w = folded.node(folded.find("fc.weight_1").unwrap());
         assert_eq!(w.value.shape, [6, 6]);
         assert_eq!(w.module, "fc");
