@@ -589,10 +589,19 @@ fn transformers_run_where_the_real_system_runs_them() {
 
 /// `y = OP(x)` for a secret `x` of 100 values.
 fn unary(op: hawkeye_mpc::graph::Op) -> Graph {
-    let mut b = zoo::ModelBuilder::new("unary");
-    let x = b.input("x", vec![1, 100]).unwrap();
-    let y = b.op(op, &[x]).unwrap();
-    b.finish(vec![y])
+    use hawkeye_mpc::graph::{ElemKind, Op, ValueInfo, Visibility};
+    let mut g = Graph::new("unary");
+    let x = g
+        .add_source(
+            "x",
+            "",
+            Op::Input,
+            ValueInfo::new(vec![1, 100], ElemKind::Real, Visibility::Secret),
+        )
+        .unwrap();
+    let y = g.add("y", "y", op, &[x]).unwrap();
+    g.set_outputs(vec![y]);
+    g
 }
 
 /// MP-SPDZ's `x ** e` (Compiler/types.py `_number.__pow__`): a whole `e >= 0` by
